@@ -1,0 +1,1 @@
+"""Thin Telegram adapters over the pure core in `policies` and `storage`."""

@@ -1,0 +1,97 @@
+"""What the domain needs from storage, as a Protocol.
+
+`storage.repository.Repository` implements it on SQLAlchemy; tests may use it directly.
+Every method commits before it returns, so a crash loses at most the call in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
+
+
+class Repository(Protocol):
+    # profiles -----------------------------------------------------------------------------------
+    async def get_profile(self, user_id: int) -> Profile | None: ...
+    async def save_profile(self, profile: Profile) -> None: ...
+
+    # drafts (one per user) ----------------------------------------------------------------------
+    async def get_draft(self, user_id: int) -> Draft | None: ...
+    async def save_draft(self, user_id: int, state: Mapping[str, Any], *, paused: bool = False) -> None: ...
+    async def delete_draft(self, user_id: int) -> None: ...
+
+    # entries --------------------------------------------------------------------------------------
+    async def create_entry(
+        self, user_id: int, quarter: str, fields: Mapping[str, Any], *, origin_id: int | None = None
+    ) -> Entry: ...
+    async def get_entry(self, entry_id: int) -> Entry | None: ...
+    async def find_duplicate(
+        self, *, quarter: str, credit_code: str, university: str, platform_name: str, project_name: str
+    ) -> Entry | None:
+        """Same enterprise + university + platform + project in one quarter (normalised compare)."""
+        ...
+
+    async def update_entry(self, entry_id: int, changed_by: int, changes: Mapping[str, Any]) -> Entry:
+        """Apply field changes in place and record one EntryChange per changed field."""
+        ...
+
+    async def carry_forward(
+        self, entry_id: int, quarter: str, changed_by: int, changes: Mapping[str, Any]
+    ) -> Entry:
+        """Update an entry for `quarter`: in place if it is already that quarter's, otherwise a new
+        entry for `quarter` (origin_id = the old one) with the old fields plus `changes`; history kept."""
+        ...
+
+    async def entries_for_user(self, user_id: int) -> Sequence[Entry]: ...
+    def iter_entries(
+        self, *, quarter: str | None = None, university: str | None = None, credit_code: str | None = None
+    ) -> AsyncIterator[Entry]:
+        """Stream entries ordered by university, enterprise, id (exports of 100k rows stay small)."""
+        ...
+
+    async def history(self, entry_id: int) -> Sequence[EntryChange]: ...
+    def iter_history(self) -> AsyncIterator[EntryChange]: ...
+
+    # subscribers --------------------------------------------------------------------------------
+    async def upsert_subscriber(self, user_id: int, chat_id: int, name: str) -> Subscriber:
+        """Subscribe (again) on /start; clears `blocked`."""
+        ...
+
+    async def unsubscribe(self, user_id: int) -> None: ...
+    async def mark_blocked(self, user_id: int) -> None: ...
+    async def active_subscribers(self) -> Sequence[Subscriber]: ...
+    async def filed_users(self, quarter: str) -> set[int]:
+        """Users with at least one entry in `quarter` (deadline reminders skip them)."""
+        ...
+
+    # broadcasts and reminders (the persisted outbox) ---------------------------------------------
+    async def create_broadcast(
+        self, text: str, created_by: int, user_ids: Sequence[int] | None = None, *,
+        kind: str = "broadcast", dedupe_key: str | None = None,
+    ) -> Broadcast | None:
+        """Create the broadcast and one pending outbox row per recipient (default: every active
+        subscriber) in one transaction. With `dedupe_key` already used, returns None (not twice)."""
+        ...
+
+    async def get_broadcast(self, broadcast_id: int) -> Broadcast | None: ...
+    async def unfinished_broadcasts(self) -> Sequence[Broadcast]: ...
+    async def claim_outbox(self, broadcast_id: int, limit: int) -> Sequence[OutboxItem]:
+        """Pending rows (and rows a crash left in `sending`), marked `sending` before return."""
+        ...
+
+    async def finish_outbox(
+        self, item_id: int, status: str, *, error: str | None = None, message_id: int | None = None
+    ) -> None: ...
+    async def release_outbox(self, item_id: int, error: str) -> None:
+        """Back to pending after a retryable failure (attempts += 1)."""
+        ...
+
+    # conversation persistence (PTB's BasePersistence stores JSON blobs here) ----------------------
+    async def kv_get_all(self, namespace: str) -> dict[str, Any]: ...
+    async def kv_put(self, namespace: str, key: str, value: Any) -> None: ...
+    async def kv_delete(self, namespace: str, key: str) -> None: ...
+
+    # audit ----------------------------------------------------------------------------------------
+    async def audit(self, user_id: int, action: str, allowed: bool, detail: str = "") -> None: ...

@@ -1,0 +1,129 @@
+"""Plain records that cross the boundary between the domain and storage.
+
+Storage returns these (never ORM objects), the handlers and exports read them, and a web chat
+can use them unchanged. Form answers live in `Entry.fields`, keyed by the form's field ids
+(see `policies/data/form.yaml`), with JSON-safe values: str, list[str] for multi-select, and
+ISO `YYYY-MM-DD` strings for dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Field ids the rest of the code relies on (exports, duplicate detection, leaderboard).
+F_UNIVERSITY = "university"
+F_PLATFORM_NAME = "platform_name"
+F_PLATFORM_TYPE = "platform_type"
+F_ENTERPRISE_NAME = "enterprise_name"
+F_CREDIT_CODE = "credit_code"
+F_ENTERPRISE_CONTACT = "enterprise_contact"
+F_ENTERPRISE_PHONE = "enterprise_phone"
+F_DISTRICT = "district"
+F_PROJECT_NAME = "project_name"
+F_SIGNED_ON = "signed_on"
+F_STATUS = "status"
+F_PROGRESS = "progress"
+
+STATUS_SIGNED = ("已签约", "在建", "已完成")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The enterprise a Telegram (or web) user files for; offered again on the next form."""
+
+    user_id: int
+    enterprise_name: str
+    credit_code: str
+    contact_name: str
+    contact_phone: str
+    district: str = ""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A form in progress. `state` is whatever `policies.form.FormSession.to_dict()` produced."""
+
+    user_id: int
+    state: Mapping[str, Any]
+    paused: bool
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of one university's 《科创平台产学研结对共建项目清单》 for one quarter."""
+
+    id: int
+    user_id: int
+    quarter: str  # e.g. "2026Q4"
+    university: str
+    enterprise_name: str
+    credit_code: str
+    platform_name: str
+    project_name: str
+    status: str
+    fields: Mapping[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    origin_id: int | None = None  # the entry of an earlier quarter this one carries forward
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """One field's change, kept forever: who, when, old -> new."""
+
+    entry_id: int
+    quarter: str
+    changed_by: int
+    changed_at: dt.datetime
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """Someone who pressed /start. `active` turns False on /stop or when Telegram answers 403."""
+
+    user_id: int
+    chat_id: int
+    name: str
+    subscribed: bool
+    blocked: bool
+    created_at: dt.datetime
+
+    @property
+    def active(self) -> bool:
+        return self.subscribed and not self.blocked
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One message to one recipient of one broadcast or reminder.
+
+    status: pending -> sending -> sent | failed | blocked. A row left in `sending` by a crash
+    is ambiguous (Telegram has no idempotency key); see README "Broadcast delivery guarantee".
+    """
+
+    id: int
+    broadcast_id: int
+    user_id: int
+    chat_id: int
+    status: str
+    attempts: int = 0
+    last_error: str | None = None
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    text: str
+    created_by: int
+    created_at: dt.datetime
+    kind: str = "broadcast"  # "broadcast" | "reminder"
+    dedupe_key: str | None = None  # reminders: "<reminder id>:<quarter>" so each goes once per quarter
+    totals: Mapping[str, int] = field(default_factory=dict)  # status -> count

@@ -1,0 +1,88 @@
+"""Settings read once from the environment, failing fast with the offending key named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'pairing_bot.sqlite3'}"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(ValueError):
+    """A setting in the environment is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. The token is hidden from `repr` so it never reaches a log."""
+
+    token: str = field(default="", repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    admin_ids: frozenset[int] = frozenset()
+    today_override: dt.date | None = None
+    webhook_url: str = ""
+    webhook_port: int = 8443
+    policy_dir: Path = PROJECT_ROOT / "policies" / "data"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `environ` (default `os.environ`)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            base_url=env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+            database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            admin_ids=_parse_admin_ids(env.get("ADMIN_IDS", "")),
+            today_override=_parse_date("BOT_TODAY", env.get("BOT_TODAY", "")),
+            webhook_url=env.get("WEBHOOK_URL", "").strip(),
+            webhook_port=_parse_int("WEBHOOK_PORT", env.get("WEBHOOK_PORT", ""), 8443),
+            policy_dir=Path(env["POLICY_DIR"]) if env.get("POLICY_DIR") else cls.policy_dir,
+        )
+
+    def today(self) -> dt.date:
+        """Today in Asia/Shanghai, or `BOT_TODAY` when set."""
+        return self.today_override or dt.datetime.now(TIMEZONE).date()
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+
+def _parse_admin_ids(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise SettingsError(f"ADMIN_IDS: {part!r} is not a numeric Telegram user id") from None
+    return frozenset(ids)
+
+
+def _parse_date(key: str, raw: str) -> dt.date | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _parse_int(key: str, raw: str, default: int) -> int:
+    raw = raw.strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not an integer") from None

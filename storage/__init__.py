@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 async implementation of `policies.ports.Repository`. No Telegram imports."""
