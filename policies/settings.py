@@ -30,6 +30,8 @@ class Settings:
     today_override: dt.date | None = None
     webhook_url: str = ""
     webhook_port: int = 8443
+    webhook_path: str = "telegram"
+    webhook_secret: str = field(default="", repr=False)
     policy_dir: Path = PROJECT_ROOT / "policies" / "data"
 
     @classmethod
@@ -44,6 +46,8 @@ class Settings:
             today_override=_parse_date("BOT_TODAY", env.get("BOT_TODAY", "")),
             webhook_url=env.get("WEBHOOK_URL", "").strip(),
             webhook_port=_parse_int("WEBHOOK_PORT", env.get("WEBHOOK_PORT", ""), 8443),
+            webhook_path=env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram",
+            webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             policy_dir=Path(env["POLICY_DIR"]) if env.get("POLICY_DIR") else cls.policy_dir,
         )
 

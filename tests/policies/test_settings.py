@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from policies.settings import DEFAULT_BASE_URL, Settings, SettingsError
+
+
+def test_defaults_run_offline_on_sqlite() -> None:
+    settings = Settings.from_environ({})
+    assert settings.token == ""
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.admin_ids == frozenset()
+
+
+def test_reads_every_key() -> None:
+    settings = Settings.from_environ(
+        {
+            "TELEGRAM_BOT_TOKEN": "123:secret-token",
+            "TELEGRAM_BASE_URL": "http://127.0.0.1:9000/bot",
+            "DATABASE_URL": "postgresql+asyncpg://u@h/db",
+            "ADMIN_IDS": "1, 2;3",
+            "BOT_TODAY": "2026-10-16",
+        }
+    )
+    assert settings.base_url == "http://127.0.0.1:9000/bot"
+    assert settings.admin_ids == {1, 2, 3}
+    assert settings.today() == dt.date(2026, 10, 16)
+    assert settings.is_admin(2) and not settings.is_admin(4) and not settings.is_admin(None)
+
+
+def test_token_and_database_url_never_appear_in_repr() -> None:
+    settings = Settings.from_environ(
+        {"TELEGRAM_BOT_TOKEN": "123:secret-token", "DATABASE_URL": "postgresql://u:pw@h/db"}
+    )
+    assert "secret-token" not in repr(settings)
+    assert "pw@" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("ADMIN_IDS", "12,abc"), ("BOT_TODAY", "2026/10/16"), ("WEBHOOK_PORT", "eighty")],
+)
+def test_malformed_value_names_the_key(key: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=key):
+        Settings.from_environ({key: value})
