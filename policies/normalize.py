@@ -1,0 +1,129 @@
+"""Text normalisation for matching questions: one canonical form for what users type.
+
+Users write Simplified or Traditional Chinese, full-width or half-width characters, with
+punctuation, emoji and polite filler ("请问…呢"). Matching works on the canonical form only:
+NFKC, Traditional -> Simplified, lower-case, letters and digits only, filler removed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+# Raw input is cut to this many characters before any heavy work, so a 10 MB message costs
+# the same as a long question. No real question is longer.
+MAX_INPUT_CHARS = 200
+
+# Polite or empty words that say nothing about the topic. Longest first so that "我想问一下"
+# goes as a whole before "一下" is considered.
+FILLERS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "我想问一下",
+            "我想咨询一下",
+            "想咨询一下",
+            "我想了解一下",
+            "想了解一下",
+            "我想知道",
+            "想问一下",
+            "我想问问",
+            "想问问",
+            "我想问",
+            "问一下",
+            "请问",
+            "请教",
+            "你好",
+            "您好",
+            "麻烦您",
+            "麻烦你",
+            "麻烦",
+            "谢谢",
+            "多谢",
+            "一下",
+            "呢",
+            "啊",
+            "吧",
+            "呀",
+            "哈",
+            "嘛",
+            "哦",
+            "呗",
+            "啦",
+            "吗",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+_FILLER_RE = re.compile("|".join(re.escape(f) for f in FILLERS))
+
+# Runs of ASCII letters/digits, and single non-ASCII "word" characters (CJK).
+_TOKEN_RE = re.compile(r"[a-z0-9]+|[^a-z0-9]+")
+
+
+@lru_cache(maxsize=1)
+def _converter() -> Any:
+    """OpenCC t2s, built once on first use (about 10 ms; pure Python)."""
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified Chinese (characters outside Chinese pass through)."""
+    if not text or text.isascii():
+        return text
+    converted: str = _converter().convert(text)
+    # OpenCC turns "甚麼" into "甚么"; users mean "什么".
+    return converted.replace("甚么", "什么")
+
+
+def _keep(ch: str) -> bool:
+    """Letters and digits only: drops punctuation, symbols, emoji, spaces and control characters."""
+    return unicodedata.category(ch)[0] in "LN"
+
+
+def clean(text: str) -> str:
+    """NFKC + Simplified + lower-case + letters/digits only, without removing filler words."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])[:MAX_INPUT_CHARS]
+    text = "".join(ch for ch in text if _keep(ch))
+    return to_simplified(text).lower()
+
+
+def normalize(text: str) -> str:
+    """The canonical form used for matching: `clean` plus filler words removed.
+
+    Keeps digits (they carry meaning: 2025, 53个, 40%) and never returns more than
+    MAX_INPUT_CHARS characters.
+    """
+    cleaned = clean(text)
+    stripped = _FILLER_RE.sub("", cleaned)
+    # A message made only of filler ("你好呀") keeps its words so it still says something.
+    return stripped or cleaned
+
+
+def tokens(normalized: str) -> list[str]:
+    """Tokens of an already normalised string: ASCII/digit runs whole, Chinese as character bigrams.
+
+    A Chinese run of a single character yields that character, so "3家" still gives "家".
+    Bigrams need no dictionary (jieba costs ~1 s to load) and survive typos: one wrong
+    character spoils only the two bigrams that contain it.
+    """
+    out: list[str] = []
+    for run in _TOKEN_RE.findall(normalized):
+        if run.isascii():
+            out.append(run)
+        elif len(run) == 1:
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """`tokens(normalize(text))`."""
+    return tokens(normalize(text))
