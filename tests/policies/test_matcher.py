@@ -1,0 +1,169 @@
+"""The FAQ matcher: answers with the source cited, computed dates, or an honest decline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+
+from policies.matcher import Answer, Matcher
+from policies.models import CycleWeek, DatedFact, Document, FaqEntry, PolicyBase
+
+D = dt.date
+TODAY = D(2026, 10, 5)  # 2026Q4, week 2
+
+DOCS = {
+    "letter": Document(id="letter", title="《致驻青岛西海岸新区企业的公开信》"),
+    "guide": Document(id="guide", title="《青岛市创新联合体组建工作指引》", doc_number="青科字〔2025〕5号"),
+}
+FAQS = (
+    FaqEntry(
+        id="deadline",
+        topic="清单截止时间",
+        questions=("清单什么时候截止？", "提交清单的截止日期是哪天？", "清单可以延期提交吗？"),
+        answer="2025年第二季度请企业于2025年4月18日前提交（可联系延长一周）。",
+        source="letter",
+        clause="三",
+        keywords=("截止", "延期"),
+        kind="deadline",
+    ),
+    FaqEntry(
+        id="week-5",
+        topic="路演活动",
+        questions=("路演活动什么时候举办？", "每季度第几周路演？"),
+        answer="每季度第五周开展项目路演、成果推介、洽谈签约等活动。",
+        source="letter",
+        clause="二",
+        keywords=("路演", "推介"),
+        kind="cycle_week",
+    ),
+    FaqEntry(
+        id="union-members",
+        topic="创新联合体组成",
+        questions=("组建创新联合体需要几家企业？", "创新联合体要联合几家高校院所？"),
+        answer="由领军企业牵头，联合不少于3家上下游企业、2家高校院所。",
+        source="guide",
+        clause="三、（二）",
+        keywords=("创新联合体",),
+    ),
+    FaqEntry(
+        id="phone",
+        topic="秘书处电话",
+        questions=("高校理事会秘书处的咨询电话是多少？",),
+        answer="高校理事会秘书处咨询电话：13210876217。",
+        source="letter",
+        keywords=("咨询电话", "秘书处"),
+    ),
+)
+CYCLE = tuple(
+    CycleWeek(week=n, title=title, actors=(), action="", source="letter")
+    for n, title in enumerate(("发布清单", "下发企业", "企业提交", "反馈高校", "路演交流", "发布榜单"), 1)
+)
+FACTS = (DatedFact(id="d", quarter="2025Q2", kind="deadline", date=D(2025, 4, 18), extension_days=7),)
+BASE = PolicyBase(documents=DOCS, faqs=FAQS, cycle=CYCLE, dated_facts=FACTS)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(BASE)
+
+
+def ask(matcher: Matcher, question: str, today: dt.date = TODAY) -> Answer:
+    return matcher.answer(question, today)
+
+
+@pytest.mark.parametrize(
+    ("question", "faq_id"),
+    [
+        ("组建创新联合体至少要几家企业", "union-members"),
+        ("創新聯合體需要幾家企業？", "union-members"),
+        ("请问创新联合体需要几家高校呢", "union-members"),
+        ("秘书处电话多少", "phone"),
+        ("路演什么时候", "week-5"),
+        ("清单哪天截止", "deadline"),
+    ],
+)
+def test_answers_with_citation(matcher: Matcher, question: str, faq_id: str) -> None:
+    answer = ask(matcher, question)
+    assert answer.matched, answer
+    assert answer.entry is not None and answer.entry.id == faq_id
+    assert answer.text.endswith(answer.source)
+    assert answer.source.startswith("来源：")
+    assert 0 <= answer.score <= 100
+
+
+def test_citation_names_document_number_and_clause(matcher: Matcher) -> None:
+    answer = ask(matcher, "组建创新联合体需要几家企业？")
+    assert answer.source == "来源：青科字〔2025〕5号《青岛市创新联合体组建工作指引》 三、（二）"
+
+
+@pytest.mark.parametrize("question", ["今天股市怎么样", "帮我订机票", "你是谁", "", "😀😀", "怎么办理护照？"])
+def test_declines_off_topic_with_alternatives_and_phone(matcher: Matcher, question: str) -> None:
+    answer = ask(matcher, question)
+    assert not answer.matched
+    assert answer.entry is None and answer.source == ""
+    assert "13210876217" in answer.text
+    assert len(answer.alternatives) == 3
+    for entry in answer.alternatives:
+        assert entry.topic in answer.text
+
+
+def test_alternatives_follow_the_question(matcher: Matcher) -> None:
+    top = matcher.alternatives("创新联合体的路演", 2)
+    assert {entry.id for entry in top} == {"union-members", "week-5"}
+
+
+def test_by_id_and_answer_entry(matcher: Matcher) -> None:
+    assert matcher.by_id("phone") is FAQS[3]
+    assert matcher.by_id("nope") is None
+    assert matcher.answer_entry("nope", TODAY) is None
+    answer = matcher.answer_entry("phone", TODAY)
+    assert answer is not None and answer.matched and "13210876217" in answer.text
+
+
+def test_deadline_is_computed_for_the_current_quarter(matcher: Matcher) -> None:
+    text = ask(matcher, "清单什么时候截止？").text
+    assert "本季度（2026Q4）企业提交清单的截止日期是2026年10月16日（星期五，第3周）" in text
+    assert "可联系延长一周至2026年10月23日" in text
+
+
+def test_deadline_after_it_passed_names_next_quarter(matcher: Matcher) -> None:
+    text = ask(matcher, "清单什么时候截止？", D(2026, 10, 20)).text
+    assert "2026年10月16日已过" in text
+    assert "已联系延期的最晚可至2026年10月23日" in text
+    assert "下季度（2027Q1）企业提交清单的截止日期是2027年1月15日" in text
+    text = ask(matcher, "清单什么时候截止？", D(2026, 11, 20)).text
+    assert "最晚可至" not in text
+
+
+def test_deadline_of_a_named_quarter_uses_published_fact(matcher: Matcher) -> None:
+    text = ask(matcher, "2025年第二季度的清单什么时候截止？").text
+    assert "2025年4月18日" in text
+    assert "该期限已过" in text
+    assert "本季度（2026Q4）" in text
+    assert "2026年4月17日" in ask(matcher, "2026Q2清单截止日期", D(2026, 1, 5)).text
+    assert "下季度（2027Q1）" in ask(matcher, "下季度清单什么时候截止").text
+
+
+def test_week_question_gives_date_range(matcher: Matcher) -> None:
+    text = ask(matcher, "这个季度第几周路演？").text
+    assert "本季度（2026Q4）第5周（2026年10月26日—11月1日）：路演交流" in text
+    assert "今天（2026年10月5日）是本季度（2026Q4）第2周" in text
+    later = ask(matcher, "路演在什么时候", D(2026, 11, 20)).text
+    assert "第5周已过" in later and "下季度（2027Q1）第5周为2027年1月25日—1月31日" in later
+
+
+def test_answers_stay_correct_over_two_years(matcher: Matcher) -> None:
+    day = D(2026, 1, 1)
+    while day < D(2028, 1, 1):
+        text = ask(matcher, "清单什么时候截止", day).text
+        assert "截止日期是" in text and "来源：" in text
+        day += dt.timedelta(days=3)
+
+
+def test_huge_question_is_fast(matcher: Matcher) -> None:
+    started = time.perf_counter()
+    answer = ask(matcher, "创新联合体" * 2_000_000)
+    assert time.perf_counter() - started < 0.2
+    assert answer.question  # answered or declined, but quickly
