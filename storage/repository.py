@@ -1,0 +1,718 @@
+"""`SqlRepository`: `policies.ports.Repository` on SQLAlchemy 2 async (SQLite or PostgreSQL).
+
+Every public method runs in its own transaction and commits before it returns, and returns the
+plain records of `policies.records` (never ORM objects), so callers can hold them across awaits.
+
+Broadcast delivery (the outbox). Rows go pending -> sending -> sent | failed | blocked.
+`claim_outbox` marks rows `sending` and stamps them with this repository's `owner` token (one per
+process). It also takes back rows left in `sending` by a *different* owner whose claim is at
+least `inflight_lease` seconds old: that is how a fresh process resumes what a crashed one was
+sending. Telegram has no idempotency key, so such a row may already have been delivered before
+the crash and is sent again: delivery is at-least-once for that in-flight window (at most one
+claim batch per crash), exactly-once otherwise. Two senders in one process never share a row
+(PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite: one writer at a time); two processes
+sending the same broadcast concurrently need `inflight_lease` above the longest send, or one of
+them re-sends the other's in-flight rows. `reset_inflight` returns `sending` rows to `pending`
+explicitly (operator tools).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from policies import records as r
+from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
+from storage.db import WRITE_OPTION
+from storage.errors import InvalidValue, NotFound
+from storage.tables import (
+    OUTBOX_STATUSES,
+    AuditRow,
+    BroadcastRow,
+    DraftRow,
+    EntryChangeRow,
+    EntryRow,
+    KvRow,
+    OutboxRow,
+    ProfileRow,
+    SubscriberRow,
+)
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES = ("sent", "failed", "blocked")
+OPEN_STATUSES = ("pending", "sending")
+LIST_SEPARATOR = "、"
+_STREAM_BATCH = 500
+_IN_CHUNK = 5000  # stay far below SQLite's bound-parameter limit
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def normalize_name(value: str) -> str:
+    """Compare form of a name: NFKC (full-width -> half-width), casefolded, outer whitespace
+    stripped and inner runs collapsed to one space: ' Ｑｉｎｇｄａｏ  Univ ' == 'qingdao univ'."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+def normalize_credit_code(value: str) -> str:
+    """Unified social credit codes compare upper-cased, without any whitespace."""
+    return "".join(unicodedata.normalize("NFKC", value).split()).upper()
+
+
+def as_text(value: Any) -> str | None:
+    """How a field value is written into history: lists joined with '、'."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _json_safe(value: Any, what: str) -> Any:
+    """A JSON round trip: refuses what JSON cannot hold, turns tuples into lists."""
+    try:
+        return json.loads(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(f"{what} is not JSON-serialisable: {exc}") from None
+
+
+def _text(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name)
+    return "" if value is None else (as_text(value) or "").strip()
+
+
+def _key_columns(fields: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "university": _text(fields, r.F_UNIVERSITY),
+        "credit_code": normalize_credit_code(_text(fields, r.F_CREDIT_CODE)),
+        "enterprise_name": _text(fields, r.F_ENTERPRISE_NAME),
+        "platform_name": _text(fields, r.F_PLATFORM_NAME),
+        "project_name": _text(fields, r.F_PROJECT_NAME),
+        "status": _text(fields, r.F_STATUS),
+    }
+
+
+def _apply(fields: dict[str, Any], changes: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Apply `changes` to `fields` in place; None removes a field. Returns (field, old, new)."""
+    diff: list[tuple[str, Any, Any]] = []
+    for name, raw in changes.items():
+        old = fields.get(name)
+        if raw is None:
+            if name in fields:
+                del fields[name]
+                diff.append((name, old, None))
+            continue
+        new = _json_safe(raw, f"field {name!r}")
+        if old != new:
+            fields[name] = new
+            diff.append((name, old, new))
+    return diff
+
+
+# ORM row -> record ------------------------------------------------------------------------------
+
+
+def _entry(row: EntryRow) -> Entry:
+    return Entry(
+        id=row.id,
+        user_id=row.user_id,
+        quarter=row.quarter,
+        university=row.university,
+        enterprise_name=row.enterprise_name,
+        credit_code=row.credit_code,
+        platform_name=row.platform_name,
+        project_name=row.project_name,
+        status=row.status,
+        fields=dict(row.fields),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        origin_id=row.origin_id,
+    )
+
+
+def _change(row: EntryChangeRow) -> EntryChange:
+    return EntryChange(
+        entry_id=row.entry_id,
+        quarter=row.quarter,
+        changed_by=row.changed_by,
+        changed_at=row.changed_at,
+        field=row.field,
+        old=row.old,
+        new=row.new,
+    )
+
+
+def _subscriber(row: SubscriberRow) -> Subscriber:
+    return Subscriber(
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        name=row.name,
+        subscribed=row.subscribed,
+        blocked=row.blocked,
+        created_at=row.created_at,
+    )
+
+
+def _outbox(row: OutboxRow) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        broadcast_id=row.broadcast_id,
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        message_id=row.message_id,
+    )
+
+
+def _broadcast(row: BroadcastRow, totals: Mapping[str, int]) -> Broadcast:
+    return Broadcast(
+        id=row.id,
+        text=row.text,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        kind=row.kind,
+        dedupe_key=row.dedupe_key,
+        totals={status: totals.get(status, 0) for status in OUTBOX_STATUSES},
+    )
+
+
+def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlRepository:
+    """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
+
+    def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:
+        self._engine = engine
+        self._read = async_sessionmaker(engine, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+        self._pg = engine.dialect.name == "postgresql"
+        self._insert = pg_insert if self._pg else sqlite_insert
+        self.inflight_lease = dt.timedelta(seconds=inflight_lease)
+        self.owner = uuid.uuid4().hex  # stamps claimed outbox rows, see the module docstring
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def close(self) -> None:
+        """Dispose of the engine's connections."""
+        await self._engine.dispose()
+
+    # profiles ---------------------------------------------------------------------------------------
+
+    async def get_profile(self, user_id: int) -> Profile | None:
+        async with self._read() as s:
+            row = await s.get(ProfileRow, user_id)
+            if row is None:
+                return None
+            return Profile(
+                user_id=row.user_id,
+                enterprise_name=row.enterprise_name,
+                credit_code=row.credit_code,
+                contact_name=row.contact_name,
+                contact_phone=row.contact_phone,
+                district=row.district,
+            )
+
+    async def save_profile(self, profile: Profile) -> None:
+        values = {
+            "enterprise_name": profile.enterprise_name,
+            "credit_code": profile.credit_code.strip(),
+            "contact_name": profile.contact_name,
+            "contact_phone": profile.contact_phone,
+            "district": profile.district,
+            "updated_at": utcnow(),
+        }
+        stmt = self._insert(ProfileRow).values(user_id=profile.user_id, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
+        async with self._write.begin() as s:
+            await s.execute(stmt)
+
+    # drafts -----------------------------------------------------------------------------------------
+
+    async def get_draft(self, user_id: int) -> Draft | None:
+        async with self._read() as s:
+            row = await s.get(DraftRow, user_id)
+            if row is None:
+                return None
+            return Draft(
+                user_id=row.user_id, state=dict(row.state), paused=row.paused, updated_at=row.updated_at
+            )
+
+    async def save_draft(self, user_id: int, state: Mapping[str, Any], *, paused: bool = False) -> None:
+        values = {"state": _json_safe(dict(state), "draft state"), "paused": paused, "updated_at": utcnow()}
+        stmt = self._insert(DraftRow).values(user_id=user_id, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
+        async with self._write.begin() as s:
+            await s.execute(stmt)
+
+    async def delete_draft(self, user_id: int) -> None:
+        async with self._write.begin() as s:
+            await s.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+
+    # entries ----------------------------------------------------------------------------------------
+
+    async def create_entry(
+        self, user_id: int, quarter: str, fields: Mapping[str, Any], *, origin_id: int | None = None
+    ) -> Entry:
+        clean = _json_safe(dict(fields), "entry fields")
+        now = utcnow()
+        row = EntryRow(
+            user_id=user_id,
+            quarter=quarter,
+            fields=clean,
+            origin_id=origin_id,
+            created_at=now,
+            updated_at=now,
+            **_key_columns(clean),
+        )
+        async with self._write.begin() as s:
+            s.add(row)
+            await s.flush()
+            return _entry(row)
+
+    async def get_entry(self, entry_id: int) -> Entry | None:
+        async with self._read() as s:
+            row = await s.get(EntryRow, entry_id)
+            return None if row is None else _entry(row)
+
+    async def find_duplicate(
+        self, *, quarter: str, credit_code: str, university: str, platform_name: str, project_name: str
+    ) -> Entry | None:
+        """Same enterprise + university + platform + project in one quarter (normalised compare)."""
+        wanted = (normalize_name(university), normalize_name(platform_name), normalize_name(project_name))
+        stmt = (
+            select(EntryRow)
+            .where(EntryRow.quarter == quarter, EntryRow.credit_code == normalize_credit_code(credit_code))
+            .order_by(EntryRow.id)
+        )
+        async with self._read() as s:
+            for row in await s.scalars(stmt):
+                have = (
+                    normalize_name(row.university),
+                    normalize_name(row.platform_name),
+                    normalize_name(row.project_name),
+                )
+                if have == wanted:
+                    return _entry(row)
+        return None
+
+    async def update_entry(self, entry_id: int, changed_by: int, changes: Mapping[str, Any]) -> Entry:
+        """Apply field changes in place and record one EntryChange per changed field."""
+        async with self._write.begin() as s:
+            row = await self._locked_entry(s, entry_id)
+            self._change_in_place(s, row, changed_by, changes)
+            return _entry(row)
+
+    async def carry_forward(
+        self, entry_id: int, quarter: str, changed_by: int, changes: Mapping[str, Any]
+    ) -> Entry:
+        """Update an entry for `quarter`: in place if it is already that quarter's (or was carried
+        into it before), otherwise a new entry (origin_id = the old one) with history."""
+        for attempt in (1, 2):
+            try:
+                async with self._write.begin() as s:
+                    source = await self._locked_entry(s, entry_id)
+                    if source.quarter == quarter:
+                        target = source
+                    else:
+                        found = await s.scalars(
+                            select(EntryRow)
+                            .where(EntryRow.origin_id == source.id, EntryRow.quarter == quarter)
+                            .with_for_update()
+                        )
+                        target = found.first()
+                    if target is not None:
+                        self._change_in_place(s, target, changed_by, changes)
+                        return _entry(target)
+                    fields = dict(source.fields)
+                    diff = _apply(fields, changes)
+                    now = utcnow()
+                    target = EntryRow(
+                        user_id=source.user_id,
+                        quarter=quarter,
+                        fields=fields,
+                        origin_id=source.id,
+                        created_at=now,
+                        updated_at=now,
+                        **_key_columns(fields),
+                    )
+                    s.add(target)
+                    await s.flush()
+                    self._record(s, target, changed_by, diff, now)
+                    return _entry(target)
+            except IntegrityError:
+                # A concurrent carry-forward of the same origin won the unique (origin_id, quarter).
+                if attempt == 2:
+                    raise
+                log.info("carry_forward of entry %s into %s raced; updating the winner", entry_id, quarter)
+        raise AssertionError("unreachable")
+
+    async def _locked_entry(self, s: AsyncSession, entry_id: int) -> EntryRow:
+        row = (await s.scalars(select(EntryRow).where(EntryRow.id == entry_id).with_for_update())).first()
+        if row is None:
+            raise NotFound(f"entry {entry_id} does not exist")
+        return row
+
+    def _change_in_place(
+        self, s: AsyncSession, row: EntryRow, changed_by: int, changes: Mapping[str, Any]
+    ) -> None:
+        fields = dict(row.fields)
+        diff = _apply(fields, changes)
+        if not diff:
+            return
+        now = utcnow()
+        row.fields = fields
+        for column, value in _key_columns(fields).items():
+            setattr(row, column, value)
+        row.updated_at = now
+        self._record(s, row, changed_by, diff, now)
+
+    @staticmethod
+    def _record(
+        s: AsyncSession, row: EntryRow, changed_by: int, diff: list[tuple[str, Any, Any]], now: dt.datetime
+    ) -> None:
+        s.add_all(
+            EntryChangeRow(
+                entry_id=row.id,
+                quarter=row.quarter,
+                changed_by=changed_by,
+                changed_at=now,
+                field=name,
+                old=as_text(old),
+                new=as_text(new),
+            )
+            for name, old, new in diff
+        )
+
+    async def entries_for_user(self, user_id: int) -> Sequence[Entry]:
+        stmt = select(EntryRow).where(EntryRow.user_id == user_id).order_by(EntryRow.quarter, EntryRow.id)
+        async with self._read() as s:
+            return [_entry(row) for row in await s.scalars(stmt)]
+
+    async def iter_entries(
+        self, *, quarter: str | None = None, university: str | None = None, credit_code: str | None = None
+    ) -> AsyncIterator[Entry]:
+        """Stream entries ordered by university, enterprise, id. Close it when leaving early
+        (`contextlib.aclosing`), or the connection stays checked out until garbage collection."""
+        stmt: Select[tuple[EntryRow]] = select(EntryRow)
+        if quarter is not None:
+            stmt = stmt.where(EntryRow.quarter == quarter)
+        if university is not None:
+            stmt = stmt.where(EntryRow.university == university.strip())
+        if credit_code is not None:
+            stmt = stmt.where(EntryRow.credit_code == normalize_credit_code(credit_code))
+        stmt = stmt.order_by(EntryRow.university, EntryRow.enterprise_name, EntryRow.id)
+        async with self._read() as s:
+            result = await s.stream_scalars(stmt.execution_options(yield_per=_STREAM_BATCH))
+            async for row in result:
+                yield _entry(row)
+
+    async def history(self, entry_id: int) -> Sequence[EntryChange]:
+        stmt = select(EntryChangeRow).where(EntryChangeRow.entry_id == entry_id).order_by(EntryChangeRow.id)
+        async with self._read() as s:
+            return [_change(row) for row in await s.scalars(stmt)]
+
+    async def iter_history(self) -> AsyncIterator[EntryChange]:
+        """Every change ever recorded, ordered by the entry's university, enterprise, entry id, then
+        in the order the changes were made."""
+        stmt = (
+            select(EntryChangeRow)
+            .join(EntryRow, EntryRow.id == EntryChangeRow.entry_id)
+            .order_by(EntryRow.university, EntryRow.enterprise_name, EntryRow.id, EntryChangeRow.id)
+        )
+        async with self._read() as s:
+            result = await s.stream_scalars(stmt.execution_options(yield_per=_STREAM_BATCH))
+            async for row in result:
+                yield _change(row)
+
+    # subscribers ------------------------------------------------------------------------------------
+
+    async def upsert_subscriber(self, user_id: int, chat_id: int, name: str) -> Subscriber:
+        """Subscribe (again) on /start; clears `blocked`."""
+        now = utcnow()
+        values = {"chat_id": chat_id, "name": name, "subscribed": True, "blocked": False, "updated_at": now}
+        stmt = self._insert(SubscriberRow).values(user_id=user_id, created_at=now, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
+        async with self._write.begin() as s:
+            await s.execute(stmt)
+            row = (await s.scalars(select(SubscriberRow).where(SubscriberRow.user_id == user_id))).one()
+            return _subscriber(row)
+
+    async def unsubscribe(self, user_id: int) -> None:
+        await self._set_subscriber(user_id, subscribed=False)
+
+    async def mark_blocked(self, user_id: int) -> None:
+        await self._set_subscriber(user_id, blocked=True)
+
+    async def _set_subscriber(self, user_id: int, **values: bool) -> None:
+        stmt = (
+            update(SubscriberRow)
+            .where(SubscriberRow.user_id == user_id)
+            .values(updated_at=utcnow(), **values)
+        )
+        async with self._write.begin() as s:
+            await s.execute(stmt)
+
+    async def active_subscribers(self) -> Sequence[Subscriber]:
+        stmt = (
+            select(SubscriberRow)
+            .where(SubscriberRow.subscribed.is_(True), SubscriberRow.blocked.is_(False))
+            .order_by(SubscriberRow.user_id)
+        )
+        async with self._read() as s:
+            return [_subscriber(row) for row in await s.scalars(stmt)]
+
+    async def filed_users(self, quarter: str) -> set[int]:
+        """Users with at least one entry in `quarter` (deadline reminders skip them)."""
+        stmt = select(EntryRow.user_id).where(EntryRow.quarter == quarter).distinct()
+        async with self._read() as s:
+            return set(await s.scalars(stmt))
+
+    # broadcasts and the outbox ----------------------------------------------------------------------
+
+    async def create_broadcast(
+        self,
+        text: str,
+        created_by: int,
+        user_ids: Sequence[int] | None = None,
+        *,
+        kind: str = "broadcast",
+        dedupe_key: str | None = None,
+    ) -> Broadcast | None:
+        """Create the broadcast and one pending outbox row per recipient in one transaction.
+
+        Recipients default to every active subscriber; explicit `user_ids` are taken as given
+        (duplicates dropped), chat id from the subscriber row or, for strangers, the user id
+        (a private chat's id). With `dedupe_key` already used, returns None.
+        """
+        now = utcnow()
+        try:
+            async with self._write.begin() as s:
+                if dedupe_key is not None and await s.scalar(
+                    select(BroadcastRow.id).where(BroadcastRow.dedupe_key == dedupe_key)
+                ):
+                    return None
+                recipients = await self._recipients(s, user_ids)
+                row = BroadcastRow(
+                    text=text, created_by=created_by, created_at=now, kind=kind, dedupe_key=dedupe_key
+                )
+                s.add(row)
+                await s.flush()
+                if recipients:
+                    await s.execute(
+                        OutboxRow.__table__.insert(),
+                        [
+                            {
+                                "broadcast_id": row.id,
+                                "user_id": uid,
+                                "chat_id": chat,
+                                "status": "pending",
+                                "attempts": 0,
+                                "updated_at": now,
+                            }
+                            for uid, chat in recipients
+                        ],
+                    )
+                return _broadcast(row, {"pending": len(recipients)})
+        except IntegrityError:
+            if dedupe_key is None:
+                raise
+            log.info("broadcast with dedupe key %s already exists (concurrent create)", dedupe_key)
+            return None
+
+    async def _recipients(self, s: AsyncSession, user_ids: Sequence[int] | None) -> list[tuple[int, int]]:
+        if user_ids is None:
+            stmt = (
+                select(SubscriberRow.user_id, SubscriberRow.chat_id)
+                .where(SubscriberRow.subscribed.is_(True), SubscriberRow.blocked.is_(False))
+                .order_by(SubscriberRow.user_id)
+            )
+            return [(uid, chat) for uid, chat in (await s.execute(stmt)).all()]
+        wanted = list(dict.fromkeys(int(u) for u in user_ids))
+        chats: dict[int, int] = {}
+        for chunk in _chunks(wanted):
+            stmt = select(SubscriberRow.user_id, SubscriberRow.chat_id).where(
+                SubscriberRow.user_id.in_(chunk)
+            )
+            chats.update((uid, chat) for uid, chat in (await s.execute(stmt)).all())
+        return [(uid, chats.get(uid, uid)) for uid in wanted]
+
+    async def _totals(self, s: AsyncSession, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        totals: dict[int, dict[str, int]] = {bid: {} for bid in broadcast_ids}
+        for chunk in _chunks(list(broadcast_ids)):
+            stmt = (
+                select(OutboxRow.broadcast_id, OutboxRow.status, func.count())
+                .where(OutboxRow.broadcast_id.in_(chunk))
+                .group_by(OutboxRow.broadcast_id, OutboxRow.status)
+            )
+            for bid, status, count in (await s.execute(stmt)).all():
+                totals[bid][status] = count
+        return totals
+
+    async def get_broadcast(self, broadcast_id: int) -> Broadcast | None:
+        async with self._read() as s:
+            row = await s.get(BroadcastRow, broadcast_id)
+            if row is None:
+                return None
+            return _broadcast(row, (await self._totals(s, [row.id]))[row.id])
+
+    async def unfinished_broadcasts(self) -> Sequence[Broadcast]:
+        """Broadcasts with rows still pending or sending, oldest first."""
+        open_rows = exists().where(
+            OutboxRow.broadcast_id == BroadcastRow.id, OutboxRow.status.in_(OPEN_STATUSES)
+        )
+        async with self._read() as s:
+            rows = list(await s.scalars(select(BroadcastRow).where(open_rows).order_by(BroadcastRow.id)))
+            totals = await self._totals(s, [row.id for row in rows])
+            return [_broadcast(row, totals[row.id]) for row in rows]
+
+    async def claim_outbox(self, broadcast_id: int, limit: int) -> Sequence[OutboxItem]:
+        """Up to `limit` pending rows, plus rows another (crashed) owner left in `sending`, oldest
+        first, marked `sending` by this owner before return. See the module docstring."""
+        if limit <= 0:
+            return []
+        now = utcnow()
+        abandoned = and_(
+            OutboxRow.status == "sending",
+            or_(OutboxRow.claimed_by.is_(None), OutboxRow.claimed_by != self.owner),
+            or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at <= now - self.inflight_lease),
+        )
+        pick = (
+            select(OutboxRow.id)
+            .where(OutboxRow.broadcast_id == broadcast_id, or_(OutboxRow.status == "pending", abandoned))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True)
+        async with self._write.begin() as s:
+            ids = list(await s.scalars(pick))
+            if not ids:
+                return []
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(status="sending", claimed_by=self.owner, claimed_at=now, updated_at=now)
+            )
+            rows = await s.scalars(
+                select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id),
+                execution_options={"populate_existing": True},
+            )
+            return [_outbox(row) for row in rows]
+
+    async def finish_outbox(
+        self, item_id: int, status: str, *, error: str | None = None, message_id: int | None = None
+    ) -> None:
+        """Record the final outcome (sent | failed | blocked) of one attempt (attempts += 1)."""
+        if status not in FINAL_STATUSES:
+            raise InvalidValue(f"outbox status must be one of {FINAL_STATUSES}, not {status!r}")
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(
+                status=status,
+                attempts=OutboxRow.attempts + 1,
+                last_error=error,
+                message_id=message_id,
+                claimed_by=None,
+                updated_at=utcnow(),
+            )
+        )
+        await self._update_outbox(stmt, item_id)
+
+    async def release_outbox(self, item_id: int, error: str) -> None:
+        """Back to pending after a retryable failure (attempts += 1)."""
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(
+                status="pending",
+                attempts=OutboxRow.attempts + 1,
+                last_error=error,
+                claimed_by=None,
+                claimed_at=None,
+                updated_at=utcnow(),
+            )
+        )
+        await self._update_outbox(stmt, item_id)
+
+    async def _update_outbox(self, stmt: Any, item_id: int) -> None:
+        async with self._write.begin() as s:
+            result = await s.execute(stmt)
+            if result.rowcount == 0:
+                raise NotFound(f"outbox row {item_id} does not exist")
+
+    async def reset_inflight(self, broadcast_id: int | None = None) -> int:
+        """Put `sending` rows (of one broadcast, or all) back to pending; returns how many.
+
+        Extra to the Protocol: `claim_outbox` already resumes a crashed owner's rows, this is for
+        an operator who knows no sender is running. Same at-least-once caveat.
+        """
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.status == "sending")
+            .values(status="pending", claimed_by=None, claimed_at=None, updated_at=utcnow())
+        )
+        if broadcast_id is not None:
+            stmt = stmt.where(OutboxRow.broadcast_id == broadcast_id)
+        async with self._write.begin() as s:
+            result = await s.execute(stmt)
+            return int(result.rowcount)
+
+    async def outbox_items(self, broadcast_id: int) -> Sequence[OutboxItem]:
+        """Every outbox row of a broadcast, by id (reports and tests). Extra to the Protocol."""
+        stmt = select(OutboxRow).where(OutboxRow.broadcast_id == broadcast_id).order_by(OutboxRow.id)
+        async with self._read() as s:
+            return [_outbox(row) for row in await s.scalars(stmt)]
+
+    # key-value store for PTB persistence ---------------------------------------------------------------
+
+    async def kv_get_all(self, namespace: str) -> dict[str, Any]:
+        stmt = select(KvRow.key, KvRow.value).where(KvRow.namespace == namespace)
+        async with self._read() as s:
+            return {key: value for key, value in (await s.execute(stmt)).all()}
+
+    async def kv_put(self, namespace: str, key: str, value: Any) -> None:
+        values = {"value": _json_safe(value, f"{namespace} value"), "updated_at": utcnow()}
+        stmt = self._insert(KvRow).values(namespace=namespace, key=key, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["namespace", "key"], set_=values)
+        async with self._write.begin() as s:
+            await s.execute(stmt)
+
+    async def kv_delete(self, namespace: str, key: str) -> None:
+        async with self._write.begin() as s:
+            await s.execute(delete(KvRow).where(KvRow.namespace == namespace, KvRow.key == key))
+
+    # audit ------------------------------------------------------------------------------------------
+
+    async def audit(self, user_id: int, action: str, allowed: bool, detail: str = "") -> None:
+        async with self._write.begin() as s:
+            s.add(AuditRow(at=utcnow(), user_id=user_id, action=action, allowed=allowed, detail=detail))
