@@ -335,4 +335,4 @@ def _secretariat_phone(contacts: tuple[Contact, ...]) -> str:
     for contact in contacts:
         if contact.id == "secretariat" and contact.phone:
             return contact.phone
-    return PolicyBase.__dataclass_fields__["secretariat_phone"].default  # type: ignore[no-any-return]
+    return PolicyBase.secretariat_phone  # the dataclass default
