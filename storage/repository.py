@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -62,10 +63,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+_SPACE_BY_CJK = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
+
+
 def normalize_name(value: str) -> str:
     """Compare form of a name: NFKC (full-width -> half-width), casefolded, outer whitespace
-    stripped and inner runs collapsed to one space: ' Ｑｉｎｇｄａｏ  Univ ' == 'qingdao univ'."""
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    stripped, inner runs collapsed to one space and dropped next to Chinese characters (which
+    are not written with spaces): ' Ｑｉｎｇｄａｏ  Univ ' == 'qingdao univ', '青岛 大学' == '青岛大学'."""
+    collapsed = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    return _SPACE_BY_CJK.sub("", collapsed)
 
 
 def normalize_credit_code(value: str) -> str:
