@@ -214,8 +214,7 @@ class _SpecBuilder:
         items: list[yaml.Node] = list(field_nodes.value) if isinstance(field_nodes, yaml.SequenceNode) else []
         fields: list[FieldSpec] = []
         for raw, item_node in zip(data["fields"], items, strict=False):
-            line = item_node.start_mark.line + 1
-            spec = self.field(raw, line, fields)
+            spec = self.field(raw, item_node, fields)
             if spec is not None:
                 fields.append(spec)
         self.check_references(fields)
@@ -225,52 +224,62 @@ class _SpecBuilder:
             raise FormSpecError(f"{self.source}:1: the form has no fields")
         return FormSpec(tuple(fields), title=str(data.get("title", "")), source=self.source)
 
-    def field(self, raw: Any, line: int, earlier: Sequence[FieldSpec]) -> FieldSpec | None:
+    def field(self, raw: Any, node: yaml.Node, earlier: Sequence[FieldSpec]) -> FieldSpec | None:
+        line = node.start_mark.line + 1
+        key_lines: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+
+        def at(key: str) -> int:
+            return key_lines.get(key, line)
+
         if not isinstance(raw, dict):
             self.error(line, "?", "expected a mapping")
             return None
         fid = raw.get("id")
         name = str(fid)
         if not isinstance(fid, str) or not _ID.fullmatch(fid):
-            self.error(line, name, "id must be lower_snake_case, at most 40 characters")
+            self.error(at("id"), name, "id must be lower_snake_case, at most 40 characters")
         elif any(f.id == fid for f in earlier):
-            self.error(line, name, "duplicate id")
+            self.error(at("id"), name, "duplicate id")
         for key in sorted(set(raw) - _KEYS):
-            self.error(line, name, f"unknown key {key!r}")
+            self.error(at(key), name, f"unknown key {key!r}")
         for key in ("label", "prompt", "type"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 self.error(line, name, f"{key!r} is required")
         ftype = raw.get("type")
         if isinstance(ftype, str) and ftype not in FIELD_TYPES:
-            self.error(line, name, f"unknown type {ftype!r} (known: {', '.join(sorted(FIELD_TYPES))})")
+            self.error(at("type"), name, f"unknown type {ftype!r} (known: {', '.join(sorted(FIELD_TYPES))})")
         choices = raw.get("choices", [])
         if not isinstance(choices, list) or not all(isinstance(c, str) and c for c in choices):
-            self.error(line, name, "'choices' must be a list of strings")
+            self.error(at("choices"), name, "'choices' must be a list of strings")
             choices = []
         if ftype in ("choice", "multi") and not choices:
-            self.error(line, name, f"type {ftype} needs 'choices'")
+            self.error(at("type"), name, f"type {ftype} needs 'choices'")
         if raw.get("allow_other") and OTHER not in choices:
-            self.error(line, name, f"allow_other needs {OTHER!r} among the choices")
+            self.error(at("allow_other"), name, f"allow_other needs {OTHER!r} among the choices")
         if raw.get("profile") and fid not in PROFILE_ATTRS:
-            self.error(line, name, f"only {', '.join(PROFILE_ATTRS)} can be profile fields")
+            self.error(at("profile"), name, f"only {', '.join(PROFILE_ATTRS)} can be profile fields")
         for key in ("min_length", "max_length"):
             if key in raw and (not isinstance(raw[key], int) or raw[key] < 0):
-                self.error(line, name, f"{key!r} must be a non-negative integer")
+                self.error(at(key), name, f"{key!r} must be a non-negative integer")
         if self.errors:
             return None
         return FieldSpec(
-            id=fid,
+            id=str(fid),
             label=raw["label"].strip(),
             prompt=raw["prompt"].strip(),
-            type=ftype,
+            type=str(ftype),
             help=str(raw.get("help", "")).strip(),
             choices=tuple(choices),
             allow_other=bool(raw.get("allow_other", False)),
             required=bool(raw.get("required", True)),
             min_length=int(raw.get("min_length", 0)),
             max_length=min(int(raw.get("max_length", 200)), validators.MAX_INPUT),
-            when=self.condition(raw.get("when"), line, name, "when"),
-            optional_when=self.condition(raw.get("optional_when"), line, name, "optional_when"),
+            when=self.condition(raw.get("when"), at("when"), name, "when"),
+            optional_when=self.condition(
+                raw.get("optional_when"), at("optional_when"), name, "optional_when"
+            ),
             profile=bool(raw.get("profile", False)),
             allow_future=bool(raw.get("allow_future", False)),
             line=line,
@@ -355,7 +364,7 @@ class FormSession:
         if session.offer:
             session.mode = "profile"
         else:
-            session._advance()
+            session.advance()
         return session
 
     def to_dict(self) -> dict[str, Any]:
@@ -392,7 +401,7 @@ class FormSession:
             session.mode in ("field", "other") and (session.current not in known)
         ):
             session.mode, session.current = "field", None
-            session._advance()
+            session.advance()
         return session
 
     # queries -------------------------------------------------------------------------------------------
@@ -509,7 +518,7 @@ class FormSession:
                 return self._accept_other(spec, spec.parse_other(text))
             if text.strip() in SKIP_WORDS and not spec.is_required(self.answers):
                 return self._skip(spec)
-            if spec.allow_other and validators.match_choice(text, spec.choices) == OTHER:
+            if spec.allow_other and text.strip() == OTHER:
                 return self._ask_other(spec)
             value = spec.parse(text, today)
         except ValidationError as exc:
@@ -589,13 +598,13 @@ class FormSession:
     def _advanced(self, spec: FieldSpec | None, note: str = "") -> Step:
         if spec is not None and not self.editing:
             self.history.append(spec.id)
-        self._advance()
+        self.advance()
         reply = self.prompt()
         if note:
             reply = Reply(f"{note}\n\n{reply.text}", reply.buttons, reply.keyboard)
         return Step([reply], changed=True)
 
-    def _advance(self) -> None:
+    def advance(self) -> None:
         """Move to the first field still needed, or to the summary when none is."""
         nxt = self.next_needed()
         self.selection = []

@@ -1,0 +1,557 @@
+"""The form conversation over a Repository: platform-neutral, so Telegram and a web chat share it.
+
+Every accepted answer is saved as the user's draft before the reply goes out, so a crash (kill -9)
+loses at most the message being typed, and a new `FormFlow` on the same database resumes. The
+pending 我的项目 "更新进展" step is kept in the repository's key-value store for the same reason.
+
+Calls for one user are serialised by a per-user lock; different users never wait for each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from policies.cycle import quarter_name, quarter_of
+from policies.form import BACK, CANCEL, PROFILE_ATTRS, STALE, FormSession, FormSpec, display
+from policies.ports import Repository
+from policies.records import (
+    F_CREDIT_CODE,
+    F_PLATFORM_NAME,
+    F_PROGRESS,
+    F_PROJECT_NAME,
+    F_SIGNED_ON,
+    F_STATUS,
+    F_UNIVERSITY,
+    Entry,
+    EntryChange,
+    Profile,
+)
+from policies.replies import Button, Reply
+from policies.settings import TIMEZONE
+from policies.validators import MAX_INPUT, ValidationError, validate_date, validate_text
+
+logger = logging.getLogger(__name__)
+
+UPDATE_NAMESPACE = "entry_update"
+QUESTION_STARTS = ("什么", "怎么", "怎样", "如何", "哪", "是否", "能否", "可否", "可以", "为什么", "为何",
+                   "多少", "请问", "何时", "啥", "谁", "有没有")  # fmt: skip
+QUESTION_ENDS = ("?", "？", "吗", "呢")
+
+PAUSED = "已暂停，草稿已保存，发送 /start 可继续填写。"
+NO_FORM = "当前没有进行中的填报。点击“填报结对项目”或发送 /fill 开始填报。"
+TOO_LONG = f"内容过长（超过 {MAX_INPUT} 字），未做处理，请精简后重新输入。"
+NOT_YOURS = "无法操作该项目：只能查看和更新本企业填报的项目。"
+NO_ENTRIES = "您还没有填报过项目。点击“填报结对项目”或发送 /fill 开始填报。"
+ONE_LIST_RULE = "按要求一个高校院所一张清单、不合并：与几所高校合作，就分别填报几份。"
+
+
+class AnswerLike(Protocol):
+    """What `ask` returns: `policies.matcher.Answer` fits."""
+
+    matched: bool
+    text: str
+
+
+AskFn = Callable[[str], AnswerLike | None]
+
+
+def looks_like_question(text: str) -> bool:
+    """Cheap test before consulting the matcher: a question mark, a question particle or word."""
+    stripped = text.strip()
+    return stripped.endswith(QUESTION_ENDS) or stripped.startswith(QUESTION_STARTS)
+
+
+class FormFlow:
+    """start / handle_text / handle_button / pause for the form, and 我的项目 (list, update, history)."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        spec: FormSpec,
+        today: Callable[[], dt.date],
+        ask: AskFn | None = None,
+    ) -> None:
+        self.repo = repo
+        self.spec = spec
+        self.today = today
+        self.ask = ask
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._updates: dict[int, dict[str, Any]] | None = None
+        self._updates_loading = asyncio.Lock()
+
+    # plumbing ----------------------------------------------------------------------------------------
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def _pending_updates(self) -> dict[int, dict[str, Any]]:
+        """Pending 更新进展 steps, read from the repository once, then kept in memory and mirrored."""
+        if self._updates is None:
+            async with self._updates_loading:
+                if self._updates is None:
+                    stored = await self.repo.kv_get_all(UPDATE_NAMESPACE)
+                    self._updates = {int(k): dict(v) for k, v in stored.items()}
+        return self._updates
+
+    async def _set_update(self, user_id: int, state: dict[str, Any] | None) -> None:
+        updates = await self._pending_updates()
+        if state is None:
+            if updates.pop(user_id, None) is not None:
+                await self.repo.kv_delete(UPDATE_NAMESPACE, str(user_id))
+            return
+        updates[user_id] = state
+        await self.repo.kv_put(UPDATE_NAMESPACE, str(user_id), state)
+
+    async def _session(self, user_id: int) -> tuple[FormSession, bool] | None:
+        draft = await self.repo.get_draft(user_id)
+        if draft is None:
+            return None
+        return FormSession.from_dict(self.spec, draft.state), draft.paused
+
+    async def _save(self, user_id: int, session: FormSession, *, paused: bool = False) -> None:
+        await self.repo.save_draft(user_id, session.to_dict(), paused=paused)
+
+    def quarter(self) -> str:
+        return quarter_of(self.today())
+
+    # state queries ---------------------------------------------------------------------------------
+    async def is_active(self, user_id: int) -> bool:
+        """True when free text from this user belongs to the form (or a 更新进展 step), not the FAQ."""
+        if user_id in await self._pending_updates():
+            return True
+        draft = await self.repo.get_draft(user_id)
+        return draft is not None and not draft.paused
+
+    async def current_hint(self, user_id: int) -> list[Reply]:
+        """For photos, stickers, voice... while a form is active: say what is expected."""
+        update = (await self._pending_updates()).get(user_id)
+        if update is not None:
+            return [Reply("请输入文字，当前需要填写：项目最新进展。")]
+        loaded = await self._session(user_id)
+        if loaded is None:
+            return [Reply(NO_FORM)]
+        session, _ = loaded
+        label = session.field.label if session.field else "请点击按钮核对并提交"
+        prompt = session.prompt()
+        return [Reply(f"请输入文字，当前需要填写：{label}\n\n{prompt.text}", prompt.buttons)]
+
+    # form entry points -------------------------------------------------------------------------------
+    async def start(self, user_id: int) -> list[Reply]:
+        """/fill: continue an active draft, offer a paused one back, or begin a new form."""
+        async with self._lock(user_id):
+            await self._set_update(user_id, None)
+            loaded = await self._session(user_id)
+            if loaded is not None:
+                session, paused = loaded
+                if not paused:
+                    return [_prefixed("您正在填报，请继续：", session.prompt())]
+                return [self._resume_offer(session, restart=True)]
+            return await self._new(user_id)
+
+    async def offer_resume(self, user_id: int) -> list[Reply]:
+        """/start: a draft in progress is paused (free text is a question again) and offered back."""
+        async with self._lock(user_id):
+            loaded = await self._session(user_id)
+            if loaded is None:
+                return []
+            session, paused = loaded
+            if not paused:
+                await self._save(user_id, session, paused=True)
+            return [self._resume_offer(session, restart=False)]
+
+    async def pause(self, user_id: int) -> list[Reply]:
+        """/cancel: keep the draft, stop routing text to it."""
+        async with self._lock(user_id):
+            if user_id in await self._pending_updates():
+                await self._set_update(user_id, None)
+                return [Reply("已取消更新进展。")]
+            loaded = await self._session(user_id)
+            if loaded is None:
+                return [Reply(NO_FORM)]
+            session, paused = loaded
+            if not paused:
+                await self._save(user_id, session, paused=True)
+            return [Reply(PAUSED)]
+
+    def _resume_offer(self, session: FormSession, *, restart: bool) -> Reply:
+        filled = len(session.final_answers())
+        other = Button("重新开始", "f:restart") if restart else Button("放弃草稿", "f:discard")
+        return Reply(
+            f"您有一份未完成的填报（已填 {filled} 项），草稿已保存。",
+            ((Button("继续填写", "f:resume"), other),),
+        )
+
+    async def _new(self, user_id: int) -> list[Reply]:
+        profile = await self.repo.get_profile(user_id)
+        offer: dict[str, str] = {}
+        if profile is not None:
+            for spec in self.spec.profile_fields:
+                value = getattr(profile, PROFILE_ATTRS[spec.id], "")
+                if value:
+                    offer[spec.id] = value
+        session = FormSession.new(self.spec, offer)
+        await self._save(user_id, session)
+        logger.info("Form started by user %s", user_id)
+        intro = (
+            f"开始填报《科创平台产学研结对共建项目清单》（{quarter_name(self.quarter())}）。\n"
+            f"{ONE_LIST_RULE}\n"
+            "每一步都可点“上一步”返回，点“取消”暂停（草稿会保存），最后可逐项核对修改再提交。"
+        )
+        return [Reply(intro), session.prompt()]
+
+    # text and buttons --------------------------------------------------------------------------------
+    async def handle_text(self, user_id: int, text: str) -> list[Reply]:
+        """A typed message while the form (or a 更新进展 step) is active."""
+        if len(text) > MAX_INPUT:
+            return [Reply(TOO_LONG)]
+        async with self._lock(user_id):
+            update = (await self._pending_updates()).get(user_id)
+            if update is not None:
+                return await self._update_text(user_id, update, text)
+            loaded = await self._session(user_id)
+            if loaded is None or loaded[1]:
+                return [Reply(NO_FORM)]
+            session = loaded[0]
+            answer = self._answer_question(text)
+            if answer is not None:
+                return [Reply(answer), _prefixed("请继续填写：", session.prompt())]
+            step = session.answer_text(text, self.today())
+            if step.changed:
+                await self._save(user_id, session)
+            return step.replies
+
+    def _answer_question(self, text: str) -> str | None:
+        if self.ask is None or not looks_like_question(text):
+            return None
+        try:
+            answer = self.ask(text)
+        except Exception:  # a broken matcher must not break the form
+            logger.exception("Question matcher failed inside the form")
+            return None
+        return answer.text if answer is not None and answer.matched else None
+
+    async def handle_button(self, user_id: int, data: str) -> list[Reply]:
+        """An inline button: `f:...` (form) or `e:...` (我的项目)."""
+        async with self._lock(user_id):
+            if data.startswith("e:"):
+                return await self._entry_button(user_id, data)
+            return await self._form_button(user_id, data)
+
+    async def _form_button(self, user_id: int, data: str) -> list[Reply]:
+        parts = data.split(":")
+        action = parts[1] if len(parts) > 1 else ""
+        if action == "restart":
+            await self.repo.delete_draft(user_id)
+            await self._set_update(user_id, None)
+            return await self._new(user_id)
+        loaded = await self._session(user_id)
+        if action == "discard":
+            await self.repo.delete_draft(user_id)
+            return [Reply("草稿已删除。需要时点击“填报结对项目”或发送 /fill 重新填写。")]
+        if loaded is None:
+            return [Reply("该填报已提交或已删除。" + NO_FORM)]
+        session, paused = loaded
+        if action == "cancel":
+            await self._save(user_id, session, paused=True)
+            return [Reply(PAUSED)]
+        if paused:  # any form button (继续填写 or one on an older message) resumes the draft
+            await self._set_update(user_id, None)
+            await self._save(user_id, session)
+            if action == "resume":
+                return [_prefixed("继续填写：", session.prompt())]
+        elif action == "resume":
+            return [session.prompt()]
+        if action == "submit":
+            return await self._submit(user_id, session)
+        if action in ("upd", "new"):
+            return await self._resolve_duplicate(user_id, session, action, parts[2:])
+        step = session.press(data)
+        if step.changed:
+            await self._save(user_id, session)
+        return step.replies
+
+    # submitting ----------------------------------------------------------------------------------------
+    async def _submit(self, user_id: int, session: FormSession) -> list[Reply]:
+        if session.mode != "summary":
+            return [_prefixed(STALE, session.prompt())]
+        if not session.complete:
+            session.advance()
+            await self._save(user_id, session)
+            return [_prefixed("还有必填项未填写：", session.prompt())]
+        fields = session.final_answers()
+        quarter = self.quarter()
+        duplicate = await self.repo.find_duplicate(
+            quarter=quarter,
+            credit_code=str(fields.get(F_CREDIT_CODE, "")),
+            university=str(fields.get(F_UNIVERSITY, "")),
+            platform_name=str(fields.get(F_PLATFORM_NAME, "")),
+            project_name=str(fields.get(F_PROJECT_NAME, "")),
+        )
+        if duplicate is None:
+            entry = await self.repo.create_entry(user_id, quarter, fields)
+            return await self._finish(user_id, session, entry, updated=False)
+        session.mode, session.duplicate = "duplicate", {"id": duplicate.id, "quarter": quarter}
+        await self._save(user_id, session)
+        return [_duplicate_offer(duplicate)]
+
+    async def _resolve_duplicate(
+        self, user_id: int, session: FormSession, action: str, args: Sequence[str]
+    ) -> list[Reply]:
+        dup_id = session.duplicate.get("id")
+        if session.mode != "duplicate" or (action == "upd" and args[:1] != [str(dup_id)]):
+            return [_prefixed(STALE, session.prompt())]
+        fields = session.final_answers()
+        quarter = str(session.duplicate.get("quarter") or self.quarter())
+        existing = await self.repo.get_entry(int(dup_id)) if action == "upd" and dup_id else None
+        if existing is None:
+            entry = await self.repo.create_entry(user_id, quarter, fields)
+            return await self._finish(user_id, session, entry, updated=False)
+        # The new answers replace the old row; a field left empty this time is removed.
+        changes = {spec.id: fields.get(spec.id) for spec in self.spec.fields}
+        entry = await self.repo.update_entry(existing.id, user_id, changes)
+        return await self._finish(user_id, session, entry, updated=True)
+
+    async def _finish(
+        self, user_id: int, session: FormSession, entry: Entry, *, updated: bool
+    ) -> list[Reply]:
+        answers = session.final_answers()
+        profile_values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
+        if profile_values["enterprise_name"] and profile_values["credit_code"]:
+            await self.repo.save_profile(Profile(user_id=user_id, **profile_values))
+        await self.repo.delete_draft(user_id)
+        logger.info("Entry %s %s by user %s", entry.id, "updated" if updated else "created", user_id)
+        verb = "已更新本季度已有项目" if updated else "提交成功"
+        text = (
+            f"✅ {verb}！\n项目“{entry.project_name}”已记入{quarter_name(entry.quarter)}"
+            f"「{entry.university}」的《科创平台产学研结对共建项目清单》。\n"
+            f"{ONE_LIST_RULE}下季度请在“我的项目”中更新进展。"
+        )
+        return [Reply(text, ((Button("再填报一个项目", "f:restart"), Button("我的项目", "e:list")),))]
+
+    # 我的项目 ------------------------------------------------------------------------------------------
+    async def my_entries(self, user_id: int) -> list[Reply]:
+        """The user's entries, one message per university, newest quarter first."""
+        entries = list(await self.repo.entries_for_user(user_id))
+        if not entries:
+            return [Reply(NO_ENTRIES)]
+        carried = {e.origin_id for e in entries if e.origin_id is not None}
+        replies: list[Reply] = [Reply(f"您共填报 {len(entries)} 条项目记录（{ONE_LIST_RULE}）")]
+        for university in sorted({e.university for e in entries}):
+            mine = [e for e in entries if e.university == university]
+            lines = [f"【{university}】"]
+            buttons: list[tuple[Button, ...]] = []
+            for quarter in sorted({e.quarter for e in mine}, reverse=True):
+                lines.append(f"{quarter_name(quarter)}：")
+                for e in (x for x in mine if x.quarter == quarter):
+                    lines.append(
+                        f"  #{e.id} {e.project_name}（{e.status or '未填状态'}）· 平台：{e.platform_name}"
+                    )
+                    if e.id in carried:
+                        lines.append("    已结转到下一季度")
+                        continue
+                    buttons.append(
+                        (
+                            Button(f"更新进展 #{e.id}", f"e:upd:{e.id}"),
+                            Button(f"查看历史 #{e.id}", f"e:hist:{e.id}"),
+                        )
+                    )
+            replies.append(Reply("\n".join(lines), tuple(buttons)))
+        return replies
+
+    async def _owned_entry(self, user_id: int, raw_id: str) -> Entry | None:
+        """The entry if this user filed it, or it belongs to the enterprise of the user's profile."""
+        if not raw_id.isdigit():
+            return None
+        entry = await self.repo.get_entry(int(raw_id))
+        if entry is None:
+            return None
+        if entry.user_id == user_id:
+            return entry
+        profile = await self.repo.get_profile(user_id)
+        if profile is not None and profile.credit_code and profile.credit_code == entry.credit_code:
+            return entry
+        return None
+
+    async def _entry_button(self, user_id: int, data: str) -> list[Reply]:
+        parts = data.split(":")
+        action, args = (parts[1] if len(parts) > 1 else ""), parts[2:]
+        if action == "list":
+            return await self.my_entries(user_id)
+        if action == "cancel":
+            await self._set_update(user_id, None)
+            return [Reply("已取消更新进展。")]
+        entry = await self._owned_entry(user_id, args[0]) if args else None
+        if entry is None:
+            return [Reply(NOT_YOURS)]
+        if action == "hist":
+            return [await self._history(user_id, entry)]
+        if action == "upd":
+            return await self._begin_update(user_id, entry)
+        update = (await self._pending_updates()).get(user_id)
+        if update is None or update.get("entry_id") != entry.id:
+            return [Reply("该按钮已过期。请在“我的项目”中重新点击“更新进展”。")]
+        if action == "st" and len(args) > 1:
+            return await self._update_status(user_id, update, entry, args[1])
+        if action == "skip":
+            return await self._commit_update(user_id, update, entry)
+        return [Reply("该按钮已过期。请在“我的项目”中重新点击“更新进展”。")]
+
+    async def _begin_update(self, user_id: int, entry: Entry) -> list[Reply]:
+        notes: list[Reply] = []
+        loaded = await self._session(user_id)
+        if loaded is not None and not loaded[1]:
+            await self._save(user_id, loaded[0], paused=True)
+            notes.append(Reply("正在填写的表单已暂停（草稿已保存），完成更新后发送 /fill 可继续。"))
+        await self._set_update(user_id, {"entry_id": entry.id, "step": "status"})
+        status_spec = self.spec.get(F_STATUS)
+        choices = status_spec.choices if status_spec else ()
+        buttons = [Button(c, f"e:st:{entry.id}:{i}") for i, c in enumerate(choices)]
+        rows = [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
+        rows.append((Button("保持不变", f"e:st:{entry.id}:k"), Button(CANCEL, "e:cancel")))
+        text = (
+            f"更新进展：{entry.project_name}\n{entry.university} · {quarter_name(entry.quarter)} · "
+            f"当前状态：{entry.status or '未填'}\n"
+            f"更新将记入{quarter_name(self.quarter())}的清单，原记录和修改历史都会保留。\n请选择项目最新状态："
+        )
+        return [*notes, Reply(text, tuple(rows))]
+
+    async def _update_status(
+        self, user_id: int, update: dict[str, Any], entry: Entry, choice: str
+    ) -> list[Reply]:
+        status_spec = self.spec.get(F_STATUS)
+        choices = status_spec.choices if status_spec else ()
+        status = (
+            entry.status
+            if choice == "k"
+            else choices[int(choice)]
+            if choice.isdigit() and int(choice) < len(choices)
+            else None
+        )
+        if status is None:
+            return [Reply("该按钮已过期。请在“我的项目”中重新点击“更新进展”。")]
+        update = {**update, F_STATUS: status}
+        signed = self.spec.get(F_SIGNED_ON)
+        needs_date = (
+            signed is not None
+            and not entry.fields.get(F_SIGNED_ON)
+            and signed.is_required({F_STATUS: status})
+        )
+        update["step"] = "signed_on" if needs_date else "progress"
+        await self._set_update(user_id, update)
+        return [self._update_prompt(update, entry)]
+
+    def _update_prompt(self, update: Mapping[str, Any], entry: Entry) -> Reply:
+        cancel = Button(CANCEL, "e:cancel")
+        if update.get("step") == "signed_on":
+            return Reply(
+                f"项目状态为“{update.get(F_STATUS)}”，请补充签约日期，例如：2025-04-18 或 2025年4月18日。",
+                ((cancel,),),
+            )
+        current = entry.fields.get(F_PROGRESS)
+        text = "请输入项目最新进展，例如：已完成中试样机调试，计划下季度小批量试制。"
+        if current:
+            text += f"\n上次填写：{display(current)}"
+        return Reply(text, ((Button("跳过（进展不变）", f"e:skip:{entry.id}"), cancel),))
+
+    async def _update_text(self, user_id: int, update: dict[str, Any], text: str) -> list[Reply]:
+        entry = await self.repo.get_entry(int(update.get("entry_id", 0)))
+        if entry is None:
+            await self._set_update(user_id, None)
+            return [Reply("该项目已不存在。")]
+        answer = self._answer_question(text)
+        if answer is not None:
+            return [Reply(answer), self._update_prompt(update, entry)]
+        if update.get("step") == "status":
+            return [Reply("请点击按钮选择项目最新状态。")]
+        try:
+            if update.get("step") == "signed_on":
+                update = {**update, F_SIGNED_ON: validate_date(text, self.today()), "step": "progress"}
+                await self._set_update(user_id, update)
+                return [self._update_prompt(update, entry)]
+            progress_spec = self.spec.get(F_PROGRESS)
+            progress = validate_text(
+                text, label="最新进展", max_length=progress_spec.max_length if progress_spec else 500
+            )
+        except ValidationError as exc:
+            return [_prefixed(exc.message, self._update_prompt(update, entry))]
+        return await self._commit_update(user_id, {**update, F_PROGRESS: progress}, entry)
+
+    async def _commit_update(self, user_id: int, update: Mapping[str, Any], entry: Entry) -> list[Reply]:
+        if update.get("step") == "status":
+            return [Reply("请先选择项目最新状态。")]
+        changes = {
+            key: update[key]
+            for key in (F_STATUS, F_SIGNED_ON, F_PROGRESS)
+            if key in update and update[key] != entry.fields.get(key)
+        }
+        quarter = self.quarter()
+        updated = await self.repo.carry_forward(entry.id, quarter, user_id, changes)
+        await self._set_update(user_id, None)
+        logger.info("Entry %s carried into %s as %s by user %s", entry.id, quarter, updated.id, user_id)
+        lines = [f"✅ 已更新：{updated.project_name}（{quarter_name(quarter)}，状态：{updated.status}）。"]
+        if updated.id != entry.id:
+            lines.append(
+                f"已记入本季度清单（新记录 #{updated.id}），"
+                f"{quarter_name(entry.quarter)}的原记录和修改历史均保留。"
+            )
+        return [Reply("\n".join(lines), ((Button("我的项目", "e:list"),),))]
+
+    async def _history(self, user_id: int, entry: Entry) -> Reply:
+        """Changes of this entry and the entries it was carried forward from, oldest first."""
+        chain: list[Entry] = [entry]
+        while chain[-1].origin_id is not None and len(chain) < 50:
+            origin = await self.repo.get_entry(chain[-1].origin_id)
+            if origin is None:
+                break
+            chain.append(origin)
+        changes: list[EntryChange] = []
+        for item in chain:
+            changes.extend(await self.repo.history(item.id))
+        changes.sort(key=lambda c: c.changed_at)
+        first = chain[-1]
+        lines = [f"修改记录：{entry.project_name}", f"{_when(first.created_at)} 创建（{first.quarter}）"]
+        for c in changes[-50:]:
+            who = "您" if c.changed_by == user_id else f"用户{c.changed_by}"
+            spec = self.spec.get(c.field)
+            label = spec.label if spec else c.field
+            lines.append(
+                f"{_when(c.changed_at)} {who}（{c.quarter}）{label}："
+                f"{c.old or '（空）'} → {c.new or '（空）'}"
+            )
+        if not changes:
+            lines.append("暂无修改记录。")
+        return Reply("\n".join(lines), ((Button(f"更新进展 #{entry.id}", f"e:upd:{entry.id}"),),))
+
+
+def _when(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def _prefixed(prefix: str, reply: Reply) -> Reply:
+    return Reply(f"{prefix}\n\n{reply.text}", reply.buttons, reply.keyboard)
+
+
+def _duplicate_offer(entry: Entry) -> Reply:
+    text = (
+        f"本季度已填报过相同的项目（#{entry.id}）：\n{entry.university} · {entry.platform_name} · "
+        f"{entry.project_name}（状态：{entry.status or '未填'}）\n"
+        "请选择：用本次填写的内容更新已有项目（保留修改历史），还是仍然新建一条？"
+    )
+    return Reply(
+        text,
+        (
+            (Button("更新已有项目", f"f:upd:{entry.id}"),),
+            (Button("仍然新建", "f:new"),),
+            (Button(BACK, "f:back"), Button(CANCEL, "f:cancel")),
+        ),
+    )
