@@ -1,0 +1,682 @@
+"""Spreadsheet exports: 清单 per university, one package per enterprise, the 管理台账, the 榜单.
+
+    result = await export(repo, by="university", quarter="2026Q4", fmt="xlsx", out=Path("out/"))
+
+Kinds (`by`):
+- university: one 《科创平台产学研结对共建项目清单》 per university (week 4: sent to each university);
+- enterprise: one file per enterprise, all in ONE zip (week 3: "一个企业一个包，不用合并"); in xlsx
+  each university the enterprise works with gets its own sheet, so its lists stay unmerged;
+- ledger: the 管理台账, one workbook with sheet 台账 (every entry of every quarter, sorted by
+  enterprise, project, quarter) and sheet 变更记录 (the change history);
+- leaderboard: the week-6 榜单, sheets 高校榜 and 平台榜.
+
+`out`: a path ending in `.zip` packs every file into that zip; anything else is a directory (created)
+that receives the files (for `enterprise`, the one zip). With no entries nothing is written and
+`paths` is empty, so callers can say so instead of sending an empty file.
+
+Formula injection: a text cell starting with = + - @ TAB or CR is neutralised. In xlsx the text is
+kept unchanged and the cell gets quotePrefix: Excel and WPS show it as text, never evaluate it, and
+keep it text when someone edits the cell; the value itself stays exact. CSV has no cell types, so
+there the value gets a leading apostrophe (the OWASP recommendation). Identifiers (credit code,
+phones) are text cells with number format '@' so Excel never turns 18 digits into 9.1E+17; CSV
+cannot express that, which is why xlsx is the default.
+
+Blocking work (spreadsheet writing, the sort spool) runs in worker threads in batches, so the
+event loop stays responsive while a Telegram handler exports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import logging
+import pickle
+import re
+import shutil
+import sqlite3
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter, itemgetter
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from policies import records as r
+from policies.cycle import previous_quarter
+from policies.leaderboard import Leaderboard, Ranked, Tally, pair_key
+from policies.ports import Repository
+from policies.records import Entry, EntryChange
+from storage.xlsx import DATE, DATETIME, FORMULA_TRIGGERS, GENERAL, TEXT, ColumnFormat, XlsxWriter
+
+logger = logging.getLogger(__name__)
+
+ExportKind = Literal["university", "enterprise", "ledger", "leaderboard"]
+ExportFormat = Literal["xlsx", "csv"]
+KINDS: tuple[str, ...] = ("university", "enterprise", "ledger", "leaderboard")
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+BATCH = 2000
+LIST_TITLE = "结对共建项目清单"
+LEDGER_TITLE = "结对共建项目管理台账"
+ALL_QUARTERS = "全部季度"
+
+
+class ExportError(Exception):
+    """The export cannot be produced as asked (bad arguments, inconsistent input order)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    paths: list[Path]
+    rows: int  # data rows written (entries; leaderboard: entries ranked)
+    groups: int = 0  # universities / enterprises / ranked universities
+    history_rows: int = 0  # ledger: rows of 变更记录
+
+
+# --- the column spec: the 清单's column order; a new form field is one line here ------------------
+
+Kind = Literal["text", "id", "list", "date", "datetime", "int"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the 清单. `source` is an Entry attribute or else a key of `Entry.fields`."""
+
+    header: str
+    source: str
+    width: float = 14
+    kind: Kind = "text"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("季度", "quarter", 9),
+    Column("高校/科研机构", r.F_UNIVERSITY, 22),
+    Column("科创平台名称", r.F_PLATFORM_NAME, 26),
+    Column("平台类型", r.F_PLATFORM_TYPE, 14),
+    Column("平台联系人", "platform_contact", 11),
+    Column("平台联系电话", "platform_phone", 15, "id"),
+    Column("企业名称", r.F_ENTERPRISE_NAME, 28),
+    Column("统一社会信用代码", r.F_CREDIT_CODE, 21, "id"),
+    Column("企业联系人", r.F_ENTERPRISE_CONTACT, 11),
+    Column("企业联系电话", r.F_ENTERPRISE_PHONE, 15, "id"),
+    Column("所属功能区/镇街", r.F_DISTRICT, 16),
+    Column("结对共建项目名称", r.F_PROJECT_NAME, 28),
+    Column("共建内容", "cooperation_forms", 24, "list"),
+    Column("项目内容", "project_content", 40),
+    Column("签约时间", r.F_SIGNED_ON, 12, "date"),
+    Column("项目状态", r.F_STATUS, 10),
+    Column("最新进展", r.F_PROGRESS, 40),
+    Column("填报时间", "created_at", 17, "datetime"),
+    Column("更新时间", "updated_at", 17, "datetime"),
+)
+SEQ = Column("序号", "", 6, "int")
+ENTRY_ID = Column("记录编号", "id", 10, "int")
+ORIGIN_ID = Column("延续自记录编号", "origin_id", 14, "int")
+LIST_COLUMNS: tuple[Column, ...] = (SEQ, *COLUMNS)
+LEDGER_COLUMNS: tuple[Column, ...] = (SEQ, ENTRY_ID, *COLUMNS, ORIGIN_ID)
+
+# Field id -> Chinese label, for 变更记录 (form fields not exported fall back to their id).
+FIELD_LABELS: dict[str, str] = {c.source: c.header for c in COLUMNS}
+
+HISTORY_COLUMNS: tuple[Column, ...] = (
+    SEQ,
+    ENTRY_ID,
+    Column("季度", "quarter", 9),
+    Column("企业名称", "enterprise_name", 28),
+    Column("结对共建项目名称", "project_name", 28),
+    Column("修改字段", "field", 16),
+    Column("原值", "old", 30),
+    Column("新值", "new", 30),
+    Column("修改人", "changed_by", 14, "id"),
+    Column("修改时间", "changed_at", 17, "datetime"),
+)
+UNIVERSITY_BOARD_COLUMNS: tuple[Column, ...] = (
+    Column("排名", "rank", 6, "int"),
+    Column("高校/科研机构", "name", 24),
+    Column("新增结对", "new", 10, "int"),
+    Column("已签约项目", "signed", 11, "int"),
+    Column("进展更新", "updated", 10, "int"),
+    Column("项目总数", "entries", 10, "int"),
+    Column("贡献度", "score", 9, "int"),
+)
+PLATFORM_BOARD_COLUMNS: tuple[Column, ...] = (
+    *UNIVERSITY_BOARD_COLUMNS[:1],
+    Column("科创平台名称", "name", 28),
+    Column("高校/科研机构", "university", 24),
+    *UNIVERSITY_BOARD_COLUMNS[2:],
+)
+
+_ENTRY_ATTRS = frozenset(
+    {"id", "quarter", "university", "enterprise_name", "credit_code", "platform_name", "project_name",
+     "status", "created_at", "updated_at", "origin_id"}
+)  # fmt: skip
+_STYLE = {"text": GENERAL, "id": TEXT, "list": GENERAL, "date": DATE, "datetime": DATETIME, "int": GENERAL}
+
+
+def local_time(value: dt.datetime | None) -> dt.datetime | None:
+    """Storage times are aware UTC; spreadsheets carry no zone, so show Beijing time to the minute."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(LOCAL_TZ).replace(tzinfo=None)
+    return value.replace(second=0, microsecond=0)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value if v not in (None, ""))
+    return str(value).strip()
+
+
+def _as_date(value: Any) -> dt.date | str:
+    if isinstance(value, dt.date):
+        return value
+    text = _as_text(value)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return text  # an unparsable date is still shown, as text
+
+
+def _converter(kind: Kind) -> Callable[[Any], Any]:
+    if kind == "date":
+        return _as_date
+    if kind == "datetime":
+        return local_time
+    if kind == "int":
+        return lambda v: v
+    return _as_text
+
+
+def _getter(column: Column) -> Callable[[Any], Any]:
+    convert = _converter(column.kind)
+    source = column.source
+    if source in _ENTRY_ATTRS:
+        return lambda e: convert(getattr(e, source))
+    return lambda e: convert(e.fields.get(source))
+
+
+_LIST_GETTERS = [_getter(c) for c in COLUMNS]
+_LEDGER_TAIL = _getter(ORIGIN_ID)
+
+
+def entry_row(entry: Entry, seq: int) -> list[Any]:
+    """One 清单 row as Python values (dates as dates), in LIST_COLUMNS order."""
+    return [seq, *(g(entry) for g in _LIST_GETTERS)]
+
+
+def ledger_row(entry: Entry, seq: int) -> list[Any]:
+    return [seq, entry.id, *(g(entry) for g in _LIST_GETTERS), _LEDGER_TAIL(entry)]
+
+
+# --- sinks: one xlsx workbook with several sheets, or one csv file per sheet ---------------------
+
+
+def neutralise_csv(value: str) -> str:
+    """Prefix an apostrophe so a spreadsheet opening the CSV shows text, not a formula."""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise_csv(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class Sheet(Protocol):
+    rows: int
+
+    def append_rows(self, rows: Iterable[Sequence[Any]]) -> None: ...
+
+
+class _CsvSheet:
+    def __init__(self, path: Path, columns: Sequence[Column]):
+        self.path = path
+        self.rows = 0
+        self._file: IO[str] = path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._file)  # default dialect: CRLF line ends, Excel quoting
+        self._writer.writerow([c.header for c in columns])
+
+    def append_rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        for row in rows:
+            self._writer.writerow([_csv_value(v) for v in row])
+            self.rows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Book:
+    """One logical workbook: an xlsx file with sheets, or (csv) one file per sheet."""
+
+    def __init__(self, directory: Path, stem: str, fmt: ExportFormat, *, csv_sheet_suffix: bool = False):
+        self.fmt = fmt
+        self.paths: list[Path] = []
+        self._dir, self._stem, self._suffix = directory, stem, csv_sheet_suffix
+        self._xlsx: XlsxWriter | None = None
+        self._csv: _CsvSheet | None = None
+        if fmt == "xlsx":
+            path = unique_path(directory / f"{stem}.xlsx")
+            self._xlsx = XlsxWriter(path)
+            self.paths.append(path)
+
+    def add_sheet(self, title: str, columns: Sequence[Column]) -> Sheet:
+        if self._xlsx is not None:
+            formats = [ColumnFormat(c.header, c.width, _STYLE[c.kind]) for c in columns]
+            return self._xlsx.add_sheet(title, formats)
+        if self._csv is not None:
+            self._csv.close()
+        name = f"{self._stem}_{safe_filename(title)}" if self._suffix else self._stem
+        path = unique_path(self._dir / f"{name}.csv")
+        self._csv = _CsvSheet(path, columns)
+        self.paths.append(path)
+        return self._csv
+
+    def close(self) -> None:
+        if self._xlsx is not None:
+            self._xlsx.close()
+        if self._csv is not None:
+            self._csv.close()
+
+
+# --- file names and the output location --------------------------------------------------------
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def safe_filename(name: str, max_chars: int = 60) -> str:
+    """A name every OS and zip tool accepts; keeps Chinese and full-width （）."""
+    name = unicodedata.normalize("NFC", name)
+    name = _UNSAFE.sub("_", name).strip().strip(".") or "未命名"
+    return name[:max_chars]
+
+
+def unique_path(path: Path) -> Path:
+    """`path`, or `name_2.ext`, ... when two groups sanitise to the same file name."""
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def quarter_label(quarter: str | None) -> str:
+    return quarter or ALL_QUARTERS
+
+
+def bundle(paths: Sequence[Path], zip_path: Path) -> Path:
+    """Pack files into one zip (UTF-8 names; xlsx are already compressed, csv get deflated)."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for path in paths:
+            method = zipfile.ZIP_STORED if path.suffix == ".xlsx" else zipfile.ZIP_DEFLATED
+            zf.write(path, arcname=path.name, compress_type=method)
+    return zip_path
+
+
+@dataclass
+class _Output:
+    """Where files go: straight into a directory, or into a work directory then one zip."""
+
+    out: Path
+    default_zip: str | None = None  # always zip, under this name when `out` is a directory
+    work: Path = field(init=False)
+    zip_path: Path | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.out.suffix.lower() == ".zip":
+            self.zip_path = self.out
+        elif self.default_zip is not None:
+            self.zip_path = self.out / self.default_zip
+        if self.zip_path is not None:
+            self.zip_path.parent.mkdir(parents=True, exist_ok=True)
+            self.work = Path(tempfile.mkdtemp(prefix="export-", dir=self.zip_path.parent))
+        else:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.work = self.out
+
+    def finish(self, files: list[Path]) -> list[Path]:
+        try:
+            if self.zip_path is None or not files:
+                return files
+            if self.zip_path.exists():
+                self.zip_path.unlink()
+            return [bundle(files, self.zip_path)]
+        finally:
+            if self.work != self.out:
+                shutil.rmtree(self.work, ignore_errors=True)
+
+    def abort(self) -> None:
+        if self.work != self.out:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --- a disk spool that re-sorts a stream with bounded memory --------------------------------------
+
+
+class _Spool:
+    """A temporary SQLite table: rows go in with a sort key, come back ordered. Thread-confined use
+    (one call at a time, from whichever worker thread), hence check_same_thread=False."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="export-spool-")
+        self._db = sqlite3.connect(Path(self._dir) / "spool.sqlite3", check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE t (k1 TEXT, k2 TEXT, k3 TEXT, k4 TEXT, k5 INTEGER, v BLOB)")
+
+    def put(self, rows: Iterable[tuple[str, str, str, str, int, Any]]) -> None:
+        self._db.executemany(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+            ((a, b, c, d, e, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for a, b, c, d, e, v in rows),
+        )
+
+    def ordered(self) -> Iterator[list[tuple[str, str, Any]]]:
+        """Batches of (k1, k2, value) in key order."""
+        cur = self._db.execute("SELECT k1, k2, v FROM t ORDER BY k1, k2, k3, k4, k5")
+        while batch := cur.fetchmany(BATCH):
+            yield [(a, b, pickle.loads(v)) for a, b, v in batch]
+
+    def close(self) -> None:
+        self._db.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+async def _batches(items: AsyncIterator[Any], size: int = BATCH) -> AsyncIterator[list[Any]]:
+    """Group a repository stream into lists; closes the stream (and its connection) on early exit."""
+    batch: list[Any] = []
+    try:
+        async for item in items:
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _thread_batches(it: Iterator[list[Any]]) -> AsyncIterator[list[Any]]:
+    """Pull each batch of a blocking iterator in a worker thread."""
+    while (batch := await asyncio.to_thread(next, it, None)) is not None:
+        yield batch
+
+
+# --- the exports -------------------------------------------------------------------------------
+
+
+async def export(
+    repo: Repository,
+    *,
+    by: ExportKind,
+    quarter: str | None,
+    fmt: ExportFormat,
+    out: Path,
+) -> ExportResult:
+    """Write the `by` export of `quarter` (None: every quarter) as `fmt` under `out` (see module doc)."""
+    if by not in KINDS:
+        raise ExportError(f"unknown export kind {by!r}; expected one of {', '.join(KINDS)}")
+    if fmt not in ("xlsx", "csv"):
+        raise ExportError(f"unknown format {fmt!r}; expected xlsx or csv")
+    if by == "leaderboard" and not quarter:
+        raise ExportError("the leaderboard needs a quarter")
+    started = asyncio.get_running_loop().time()
+    if by == "university":
+        result = await _export_by_university(repo, quarter, fmt, Path(out))
+    elif by == "enterprise":
+        result = await _export_by_enterprise(repo, quarter, fmt, Path(out))
+    elif by == "ledger":
+        result = await _export_ledger(repo, quarter, fmt, Path(out))
+    else:
+        assert quarter is not None
+        result = await _export_leaderboard(repo, quarter, fmt, Path(out))
+    logger.info(
+        "Exported %s %s as %s: %d rows, %d files in %.1f s",
+        by, quarter_label(quarter), fmt, result.rows, len(result.paths),
+        asyncio.get_running_loop().time() - started,
+    )  # fmt: skip
+    return result
+
+
+async def _export_by_university(
+    repo: Repository, quarter: str | None, fmt: ExportFormat, out: Path
+) -> ExportResult:
+    """Streams iter_entries (ordered by university) into one file per university."""
+    output = await asyncio.to_thread(_Output, out)
+    label = quarter_label(quarter)
+    files: list[Path] = []
+    seen: set[str] = set()
+    book: Book | None = None
+    sheet: Sheet | None = None
+    current: str | None = None
+    rows = 0
+    try:
+        async for batch in _batches(repo.iter_entries(quarter=quarter)):
+            for university, run in groupby(batch, key=attrgetter("university")):
+                if university != current and university in seen:
+                    raise ExportError("iter_entries did not return the entries grouped by university")
+                if university != current:
+                    if book is not None:
+                        await asyncio.to_thread(book.close)
+                        files += book.paths
+                    seen.add(university)
+                    current = university
+                    stem = f"{label}_{safe_filename(university)}_{LIST_TITLE}"
+                    book = await asyncio.to_thread(Book, output.work, stem, fmt)
+                    sheet = await asyncio.to_thread(book.add_sheet, LIST_TITLE, LIST_COLUMNS)
+                assert sheet is not None
+                await asyncio.to_thread(_write_entries, sheet, list(run), entry_row)
+            rows += len(batch)
+        if book is not None:
+            await asyncio.to_thread(book.close)
+            files += book.paths
+            book = None
+    except BaseException:
+        if book is not None:
+            await asyncio.to_thread(book.close)
+        await asyncio.to_thread(output.abort)
+        raise
+    paths = await asyncio.to_thread(output.finish, files)
+    return ExportResult(paths, rows, groups=len(seen))
+
+
+def _write_entries(sheet: Sheet, entries: Sequence[Entry], to_row: Callable[[Entry, int], list[Any]]) -> None:
+    first = sheet.rows + 1
+    sheet.append_rows(to_row(e, first + i) for i, e in enumerate(entries))
+
+
+def _sort_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+async def _export_by_enterprise(
+    repo: Repository, quarter: str | None, fmt: ExportFormat, out: Path
+) -> ExportResult:
+    """Spool by (credit code, university), then one file per enterprise, all in one zip."""
+    label = quarter_label(quarter)
+    output = await asyncio.to_thread(_Output, out, f"{label}_按企业打包_{LIST_TITLE}.zip")
+    spool = await asyncio.to_thread(_Spool)
+    files: list[Path] = []
+    rows = enterprises = 0
+    book: Book | None = None
+    try:
+        async for batch in _batches(repo.iter_entries(quarter=quarter)):
+            keyed = [
+                (_sort_text(e.credit_code).upper(), _sort_text(e.university), e.quarter,
+                 _sort_text(e.platform_name) + "\x00" + _sort_text(e.project_name), e.id, e)
+                for e in batch
+            ]  # fmt: skip
+            await asyncio.to_thread(spool.put, keyed)
+            rows += len(batch)
+        sheet: Sheet | None = None
+        code: str | None = None
+        university: str | None = None
+        async for chunk in _thread_batches(spool.ordered()):
+            for (run_code, run_university), run in groupby(chunk, key=itemgetter(0, 1)):
+                entries = [item[2] for item in run]
+                if run_code != code:
+                    if book is not None:
+                        await asyncio.to_thread(book.close)
+                        files += book.paths
+                    first = entries[0]
+                    name = safe_filename(first.enterprise_name, 40)
+                    stem = f"{label}_{name}_{safe_filename(first.credit_code, 24)}_{LIST_TITLE}"
+                    book = await asyncio.to_thread(Book, output.work, stem, fmt)
+                    enterprises += 1
+                    code, university, sheet = run_code, None, None
+                assert book is not None
+                if sheet is None or (fmt == "xlsx" and run_university != university):
+                    title = entries[0].university or LIST_TITLE
+                    sheet = await asyncio.to_thread(book.add_sheet, title, LIST_COLUMNS)
+                    university = run_university
+                await asyncio.to_thread(_write_entries, sheet, entries, entry_row)
+        if book is not None:
+            await asyncio.to_thread(book.close)
+            files += book.paths
+            book = None
+    except BaseException:
+        if book is not None:
+            await asyncio.to_thread(book.close)
+        await asyncio.to_thread(output.abort)
+        raise
+    finally:
+        await asyncio.to_thread(spool.close)
+    paths = await asyncio.to_thread(output.finish, files)
+    return ExportResult(paths, rows, groups=enterprises)
+
+
+async def _export_ledger(repo: Repository, quarter: str | None, fmt: ExportFormat, out: Path) -> ExportResult:
+    """台账 (entries by enterprise, project, quarter) + 变更记录, through one spool each."""
+    label = quarter_label(quarter)
+    output = await asyncio.to_thread(_Output, out)
+    entries_spool = await asyncio.to_thread(_Spool)
+    history_spool = await asyncio.to_thread(_Spool)
+    rows = history_rows = 0
+    book: Book | None = None
+    try:
+        names: dict[int, tuple[str, str]] = {}
+        async for batch in _batches(repo.iter_entries(quarter=quarter)):
+            keyed = [
+                (_sort_text(e.enterprise_name), _sort_text(e.credit_code).upper(), _sort_text(e.project_name),
+                 e.quarter, e.id, e)
+                for e in batch
+            ]  # fmt: skip
+            names.update((e.id, (e.enterprise_name, e.project_name)) for e in batch)
+            await asyncio.to_thread(entries_spool.put, keyed)
+            rows += len(batch)
+        if not rows:
+            await asyncio.to_thread(output.abort)
+            return ExportResult([], 0)
+        async for batch in _batches(repo.iter_history()):
+            changes = [c for c in batch if quarter is None or c.quarter == quarter]
+            keyed_changes = [
+                (names.get(c.entry_id, ("", ""))[0], f"{c.entry_id:012d}", c.changed_at.isoformat(), "", i,
+                 _history_row(c, names.get(c.entry_id, ("", ""))))
+                for i, c in enumerate(changes, history_rows)
+            ]  # fmt: skip
+            await asyncio.to_thread(history_spool.put, keyed_changes)
+            history_rows += len(changes)
+        names.clear()
+        stem = f"{label}_{LEDGER_TITLE}"
+        book = await asyncio.to_thread(Book, output.work, stem, fmt, csv_sheet_suffix=True)
+        sheet = await asyncio.to_thread(book.add_sheet, "台账", LEDGER_COLUMNS)
+        async for chunk in _thread_batches(entries_spool.ordered()):
+            await asyncio.to_thread(_write_entries, sheet, [e for _, _, e in chunk], ledger_row)
+        sheet = await asyncio.to_thread(book.add_sheet, "变更记录", HISTORY_COLUMNS)
+        async for chunk in _thread_batches(history_spool.ordered()):
+            first = sheet.rows + 1
+            await asyncio.to_thread(sheet.append_rows, [[first + i, *v] for i, (_, _, v) in enumerate(chunk)])
+        await asyncio.to_thread(book.close)
+        book_paths = book.paths
+        book = None
+    except BaseException:
+        if book is not None:
+            await asyncio.to_thread(book.close)
+        await asyncio.to_thread(output.abort)
+        raise
+    finally:
+        await asyncio.to_thread(entries_spool.close)
+        await asyncio.to_thread(history_spool.close)
+    paths = await asyncio.to_thread(output.finish, book_paths)
+    return ExportResult(paths, rows, groups=1, history_rows=history_rows)
+
+
+def _history_row(change: EntryChange, names: tuple[str, str]) -> list[Any]:
+    """A 变更记录 row without its 序号."""
+    return [
+        change.entry_id,
+        change.quarter,
+        names[0],
+        names[1],
+        FIELD_LABELS.get(change.field, change.field),
+        change.old or "",
+        change.new or "",
+        str(change.changed_by),
+        local_time(change.changed_at),
+    ]
+
+
+# --- the leaderboard -----------------------------------------------------------------------------
+
+
+async def collect_leaderboard(repo: Repository, quarter: str) -> Leaderboard:
+    """Stream `quarter`'s entries (plus the previous quarter's keys and this quarter's changes)
+    into `policies.leaderboard.Tally`. This is what /leaderboard and the week-6 reminder show."""
+    previous = {pair_key(e) async for e in repo.iter_entries(quarter=previous_quarter(quarter))}
+    changed = {c.entry_id async for c in repo.iter_history() if c.quarter == quarter}
+    tally = Tally(quarter, previous, changed)
+    async for entry in repo.iter_entries(quarter=quarter):
+        tally.add(entry)
+    return tally.result()
+
+
+def _board_row(ranked: Ranked, columns: Sequence[Column]) -> list[Any]:
+    item = ranked.item
+    values = {"rank": ranked.rank, "score": item.score}
+    return [values[c.source] if c.source in values else getattr(item, c.source) for c in columns]
+
+
+def _write_board(board: Leaderboard, fmt: ExportFormat, directory: Path) -> list[Path]:
+    book = Book(
+        directory, f"{board.quarter}_科创平台产学研结对共建新成果和贡献度榜单", fmt, csv_sheet_suffix=True
+    )
+    try:
+        for title, ranked, columns in (
+            ("高校榜", board.universities, UNIVERSITY_BOARD_COLUMNS),
+            ("平台榜", board.platforms, PLATFORM_BOARD_COLUMNS),
+        ):
+            sheet = book.add_sheet(title, columns)
+            sheet.append_rows(_board_row(x, columns) for x in ranked)
+    finally:
+        book.close()
+    return book.paths
+
+
+async def _export_leaderboard(repo: Repository, quarter: str, fmt: ExportFormat, out: Path) -> ExportResult:
+    board = await collect_leaderboard(repo, quarter)
+    if not board.entries:
+        return ExportResult([], 0)
+    output = await asyncio.to_thread(_Output, out)
+    try:
+        files = await asyncio.to_thread(_write_board, board, fmt, output.work)
+    except BaseException:
+        await asyncio.to_thread(output.abort)
+        raise
+    paths = await asyncio.to_thread(output.finish, files)
+    return ExportResult(paths, board.entries, groups=len(board.universities))
