@@ -78,13 +78,15 @@ class BotMessage:
 
 
 class OfflineChat:
-    """Drives an Application through an in-process fake Bot API (limits off unless `fake` has them)."""
+    """Drives an Application through an in-process fake Bot API.
+
+    `fake=None` makes a `FakeTelegram()` without rate limits (pass one with `Limits` to test pacing)."""
 
     def __init__(
         self,
+        fake: FakeTelegram | None,
         app_factory: AppFactory,
         *,
-        fake: FakeTelegram | None = None,
         user_id: int = DEFAULT_USER_ID,
         name: str = DEFAULT_NAME,
         raise_errors: bool = False,

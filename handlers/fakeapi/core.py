@@ -421,6 +421,11 @@ class FakeTelegram:
         self.callback_answers: list[CallbackAnswer] = []
         self.files: dict[str, UploadedFile] = {}
 
+    def set_limits(self, limits: Limits | None) -> None:
+        """Turn rate limiting on (fresh counters) or off (`None`)."""
+        self.limits = limits
+        self._limiter = RateLimiter(limits, self._clock) if limits else None
+
     # ---------------------------------------------------------------------------------- dispatch
     async def call(
         self,
