@@ -24,10 +24,10 @@ import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -93,7 +93,7 @@ def as_text(value: Any) -> str | None:
 def _json_safe(value: Any, what: str) -> Any:
     """A JSON round trip: refuses what JSON cannot hold, turns tuples into lists."""
     try:
-        return json.loads(json.dumps(value, ensure_ascii=False))
+        return json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise InvalidValue(f"{what} is not JSON-serialisable: {exc}") from None
 
@@ -346,6 +346,7 @@ class SqlRepository:
             try:
                 async with self._write.begin() as s:
                     source = await self._locked_entry(s, entry_id)
+                    target: EntryRow | None
                     if source.quarter == quarter:
                         target = source
                     else:
@@ -425,10 +426,10 @@ class SqlRepository:
 
     async def iter_entries(
         self, *, quarter: str | None = None, university: str | None = None, credit_code: str | None = None
-    ) -> AsyncIterator[Entry]:
+    ) -> AsyncGenerator[Entry, None]:
         """Stream entries ordered by university, enterprise, id. Close it when leaving early
         (`contextlib.aclosing`), or the connection stays checked out until garbage collection."""
-        stmt: Select[tuple[EntryRow]] = select(EntryRow)
+        stmt = select(EntryRow)
         if quarter is not None:
             stmt = stmt.where(EntryRow.quarter == quarter)
         if university is not None:
@@ -446,7 +447,7 @@ class SqlRepository:
         async with self._read() as s:
             return [_change(row) for row in await s.scalars(stmt)]
 
-    async def iter_history(self) -> AsyncIterator[EntryChange]:
+    async def iter_history(self) -> AsyncGenerator[EntryChange, None]:
         """Every change ever recorded, ordered by the entry's university, enterprise, entry id, then
         in the order the changes were made."""
         stmt = (
@@ -534,7 +535,7 @@ class SqlRepository:
                 await s.flush()
                 if recipients:
                     await s.execute(
-                        OutboxRow.__table__.insert(),
+                        insert(OutboxRow),
                         [
                             {
                                 "broadcast_id": row.id,
@@ -672,7 +673,7 @@ class SqlRepository:
 
     async def _update_outbox(self, stmt: Any, item_id: int) -> None:
         async with self._write.begin() as s:
-            result = await s.execute(stmt)
+            result = cast("CursorResult[Any]", await s.execute(stmt))
             if result.rowcount == 0:
                 raise NotFound(f"outbox row {item_id} does not exist")
 
@@ -690,7 +691,7 @@ class SqlRepository:
         if broadcast_id is not None:
             stmt = stmt.where(OutboxRow.broadcast_id == broadcast_id)
         async with self._write.begin() as s:
-            result = await s.execute(stmt)
+            result = cast("CursorResult[Any]", await s.execute(stmt))
             return int(result.rowcount)
 
     async def outbox_items(self, broadcast_id: int) -> Sequence[OutboxItem]:

@@ -429,3 +429,18 @@ async def test_big_telegram_ids_survive(repo: SqlRepository) -> None:
     entry = await repo.create_entry(big, Q1, fields())
     assert (await repo.active_subscribers())[0].chat_id == -1_001_234_567_890
     assert (await repo.get_entry(entry.id)).user_id == big  # type: ignore[union-attr]
+
+
+def test_sql_repository_implements_every_protocol_method_with_its_signature() -> None:
+    import inspect
+
+    from policies.ports import Repository
+
+    def as_repository(r: SqlRepository) -> Repository:  # mypy checks the structural match
+        return r
+
+    wanted = {name for name in vars(Repository) if not name.startswith("_")}
+    for name in sorted(wanted):
+        ours = inspect.signature(getattr(SqlRepository, name))
+        theirs = inspect.signature(getattr(Repository, name))
+        assert list(ours.parameters) == list(theirs.parameters), name
