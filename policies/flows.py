@@ -280,7 +280,7 @@ class FormFlow:
 
     # submitting ----------------------------------------------------------------------------------------
     async def _submit(self, user_id: int, session: FormSession) -> list[Reply]:
-        if session.mode != "summary":
+        if session.mode not in ("summary", "duplicate"):
             return [_prefixed(STALE, session.prompt())]
         if not session.complete:
             session.advance()
@@ -306,8 +306,11 @@ class FormFlow:
         self, user_id: int, session: FormSession, action: str, args: Sequence[str]
     ) -> list[Reply]:
         dup_id = session.duplicate.get("id")
-        if session.mode != "duplicate" or (action == "upd" and args[:1] != [str(dup_id)]):
+        if session.mode != "duplicate":
             return [_prefixed(STALE, session.prompt())]
+        if action == "upd" and args[:1] != [str(dup_id)]:
+            shown = await self.repo.get_entry(int(dup_id)) if dup_id else None
+            return [_prefixed(STALE, _duplicate_offer(shown) if shown else session.prompt())]
         fields = session.final_answers()
         quarter = str(session.duplicate.get("quarter") or self.quarter())
         existing = await self.repo.get_entry(int(dup_id)) if action == "upd" and dup_id else None
