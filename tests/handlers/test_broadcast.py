@@ -276,3 +276,68 @@ async def test_sigkill_half_way_then_resume_delivers_each_message_exactly_once(
         assert await fresh.unfinished_broadcasts() == []
     finally:
         await fresh.close()
+
+
+# ---------------------------------------------------------------------- the admin's /broadcast
+ADMIN = 77
+
+
+class StubPolicies:
+    def reload(self) -> tuple[bool, str]:
+        return True, "政策数据已重新加载：10 个问答主题，3 份文件。"
+
+
+def admin_factory(repo: SqlRepository) -> Any:
+    from telegram.ext import ApplicationBuilder
+
+    from handlers import admin
+    from handlers.services import Services, attach
+
+    def factory(request: Any) -> Any:
+        app = ApplicationBuilder().token(TOKEN).request(request).get_updates_request(request).build()
+        settings = Settings(token=TOKEN, admin_ids=frozenset({ADMIN}))
+        attach(app, Services(settings, repo, StubPolicies()))  # type: ignore[arg-type]
+        admin.register(app)
+        return app
+
+    return factory
+
+
+async def test_admin_previews_confirms_and_watches_progress(repo: SqlRepository) -> None:
+    from tests.harness import offline_chat
+
+    await subscribe(repo, range(1, 4))
+    async with offline_chat(admin_factory(repo), user_id=ADMIN, name="秘书处") as chat:
+        asked = await chat.send("/broadcast")
+        assert "请发送要群发的通知内容" in asked[-1].text
+        preview = await chat.send("第五周路演报名开始，\n请于周五前报名。")
+        assert preview[-1].text.startswith("【群发预览】将发送给 3 位订阅者：")
+        assert preview[-1].labels == ["确认发送", "取消"]
+        await chat.press("确认发送")  # the background send is awaited by the harness
+        texts = [m.text for m in chat.history()]
+        assert "已确认，开始群发（共 3 人），进度见下一条消息。" in texts
+        assert texts[-1] == "广播完成：已发送 3 / 失败 0 / 已屏蔽 0（共 3 人）"
+        assert [m.text for uid in (1, 2, 3) for m in chat.history(uid)] == [
+            "第五周路演报名开始，\n请于周五前报名。"
+        ] * 3
+        assert chat.fake.deliveries[1] == 1
+
+        await chat.send("/broadcast 明天停电检修")  # inline text, then cancelled
+        cancelled = await chat.press("取消")
+        assert cancelled[-1].text == "已取消群发。" and cancelled[-1].labels == []
+        assert chat.fake.deliveries[1] == 1
+        assert (await chat.send("/reload"))[-1].text.startswith("政策数据已重新加载")
+
+
+async def test_non_admins_are_refused_and_anyone_can_stop(repo: SqlRepository) -> None:
+    from handlers.auth import NO_PERMISSION
+    from tests.harness import offline_chat
+
+    await subscribe(repo, range(1, 3))
+    async with offline_chat(admin_factory(repo), user_id=1) as chat:
+        for command in ("/broadcast", "/broadcast 群发", "/reload"):
+            assert (await chat.send(command))[-1].text == NO_PERMISSION
+        replies = await chat.send("这不是通知内容")  # no conversation was started for a non-admin
+        assert replies == []
+        assert (await chat.send("/stop"))[-1].text == "已退订，发送 /start 可重新订阅。"
+    assert {s.user_id for s in await repo.active_subscribers()} == {2}
