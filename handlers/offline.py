@@ -36,6 +36,7 @@ AppFactory = Callable[[BaseRequest], Awaitable[AnyApplication] | AnyApplication]
 DEFAULT_USER_ID = 10001
 DEFAULT_NAME = "测试用户"
 ECHO_LIMIT = 200  # piped input longer than this is summarised, not echoed
+BACKGROUND_POLL = 0.5  # seconds between looks for messages the bot sent on its own (jobs)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class OfflineChat:
         ]
         if self.raise_errors and len(self.errors) > errors:
             raise self.errors[errors]
-        return self._changes(mark, chat_id)
+        return self.changes_since(mark, chat_id)
 
     async def _settle(self) -> None:
         """Wait for tasks the handlers started with `block=False` / `Application.create_task`."""
@@ -171,7 +172,8 @@ class OfflineChat:
                 return
             await asyncio.wait(pending, timeout=remaining)
 
-    def _changes(self, mark: int, chat_id: int) -> list[BotMessage]:
+    def changes_since(self, mark: int, chat_id: int) -> list[BotMessage]:
+        """Messages sent or edited in `chat_id` after `fake.event_seq` was `mark`, current state."""
         sent_now: set[int] = set()
         order: list[int] = []
         for event in self.fake.events_since(mark):
@@ -349,14 +351,25 @@ async def run_terminal(
     say("离线对话模式：每行一条消息，Ctrl-D 结束。输入按钮编号或文字即可点按；以 \\ 开头则按原文发送。")
     stdout.flush()
     queue = _start_reader(stdin, asyncio.get_running_loop())
+    mark = chat.fake.event_seq
     try:
-        while (line := await queue.get()) is not None:
+        while True:
+            try:
+                line = await asyncio.wait_for(queue.get(), BACKGROUND_POLL)
+            except TimeoutError:  # show what jobs (reminders, broadcasts) sent meanwhile
+                mark = _show_background(chat, mark, uid, say, out_dir)
+                stdout.flush()
+                continue
+            if line is None:
+                break
             if not line.strip():
                 continue
             if echo:
                 say(f"> {line}" if len(line) <= ECHO_LIMIT else f"> （长消息，共 {len(line)} 字，未显示）")
+            _show_background(chat, mark, uid, say, out_dir)
             errors = len(chat.errors)
             replies = await _step(chat, line, uid, first_name)
+            mark = chat.fake.event_seq
             for message in replies:
                 _print_message(message, say, out_dir)
             for toast in chat.toasts:
@@ -369,6 +382,15 @@ async def run_terminal(
     finally:
         if owns:
             await chat.stop()
+
+
+def _show_background(
+    chat: OfflineChat, mark: int, user_id: int, say: Callable[[str], None], out_dir: Path
+) -> int:
+    for message in chat.changes_since(mark, user_id):
+        say("（新消息）")
+        _print_message(message, say, out_dir)
+    return chat.fake.event_seq
 
 
 async def _step(chat: OfflineChat, line: str, user_id: int, name: str) -> list[BotMessage]:

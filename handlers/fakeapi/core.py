@@ -518,7 +518,7 @@ class FakeTelegram:
         return self.events[-1].seq if self.events else 0
 
     def events_since(self, mark: int) -> list[BotEvent]:
-        return [e for e in self.events if e.seq > mark]
+        return self.events[mark:]  # seq n sits at index n - 1
 
     def _message_json(self, chat: _Chat, msg: SentMessage) -> JSON:
         out: JSON = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +76,22 @@ async def _slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.message.reply_text("慢慢来")
 
 
+async def _remind(context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert context.job is not None and context.job.chat_id is not None
+    await context.bot.send_message(context.job.chat_id, "提醒：本周五截止")
+
+
+async def _later(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None and context.job_queue is not None
+    context.job_queue.run_once(_remind, 0.1, chat_id=update.message.chat_id)
+    await update.message.reply_text("好的，稍后提醒你。")
+
+
 async def factory(request: BaseRequest) -> Any:
     app = ApplicationBuilder().token("1:offline").request(request).get_updates_request(request).build()
     app.add_handler(CommandHandler("start", _start))
     app.add_handler(CommandHandler("boom", _boom))
+    app.add_handler(CommandHandler("later", _later))
     app.add_handler(CommandHandler("slow", _slow, block=False))
     app.add_handler(MessageHandler(filters.Text(["问政策"]), _ask))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _text))
@@ -189,3 +203,15 @@ async def test_terminal_reads_binary_stdin_with_bad_bytes(tmp_path: Path) -> Non
     stdout = io.StringIO()
     await run_terminal(OfflineChat(None, factory), stdin, stdout, out_dir=tmp_path)
     assert "收到：你好\n" in stdout.getvalue() and "收到：\ufffd\ufffd\n" in stdout.getvalue()
+
+
+async def test_terminal_shows_messages_jobs_send_between_lines(tmp_path: Path) -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"/later\n")
+    closer = threading.Timer(1.2, os.close, (write_fd,))
+    closer.start()
+    stdout = io.StringIO()
+    with os.fdopen(read_fd, encoding="utf-8") as stdin:
+        await run_terminal(OfflineChat(None, factory), stdin, stdout, out_dir=tmp_path)
+    closer.join()
+    assert "好的，稍后提醒你。\n\n（新消息）\n提醒：本周五截止\n" in stdout.getvalue()
