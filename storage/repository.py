@@ -27,7 +27,7 @@ import uuid
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import CursorResult, RowMapping, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +57,8 @@ OPEN_STATUSES = ("pending", "sending")
 LIST_SEPARATOR = "、"
 _STREAM_BATCH = 500
 _IN_CHUNK = 5000  # stay far below SQLite's bound-parameter limit
+_ENTRIES = EntryRow.__table__
+_CHANGES = EntryChangeRow.__table__
 
 
 def utcnow() -> dt.datetime:
@@ -429,18 +431,26 @@ class SqlRepository:
     ) -> AsyncGenerator[Entry, None]:
         """Stream entries ordered by university, enterprise, id. Close it when leaving early
         (`contextlib.aclosing`), or the connection stays checked out until garbage collection."""
-        stmt = select(EntryRow)
+        t = _ENTRIES
+        stmt = select(t)
         if quarter is not None:
-            stmt = stmt.where(EntryRow.quarter == quarter)
+            stmt = stmt.where(t.c.quarter == quarter)
         if university is not None:
-            stmt = stmt.where(EntryRow.university == university.strip())
+            stmt = stmt.where(t.c.university == university.strip())
         if credit_code is not None:
-            stmt = stmt.where(EntryRow.credit_code == normalize_credit_code(credit_code))
-        stmt = stmt.order_by(EntryRow.university, EntryRow.enterprise_name, EntryRow.id)
-        async with self._read() as s:
-            result = await s.stream_scalars(stmt.execution_options(yield_per=_STREAM_BATCH))
-            async for row in result:
-                yield _entry(row)
+            stmt = stmt.where(t.c.credit_code == normalize_credit_code(credit_code))
+        stmt = stmt.order_by(t.c.university, t.c.enterprise_name, t.c.id)
+        async for row in self._stream(stmt):
+            yield Entry(**row)
+
+    async def _stream(self, stmt: Any) -> AsyncGenerator[RowMapping, None]:
+        """Rows as mappings, fetched in batches on a server-side cursor. Core, not ORM: twice as
+        fast for exports, and nothing accumulates in an identity map."""
+        async with self._engine.connect() as conn:
+            result = await conn.stream(stmt.execution_options(yield_per=_STREAM_BATCH))
+            async for batch in result.mappings().partitions():
+                for row in batch:
+                    yield row
 
     async def history(self, entry_id: int) -> Sequence[EntryChange]:
         stmt = select(EntryChangeRow).where(EntryChangeRow.entry_id == entry_id).order_by(EntryChangeRow.id)
@@ -450,15 +460,14 @@ class SqlRepository:
     async def iter_history(self) -> AsyncGenerator[EntryChange, None]:
         """Every change ever recorded, ordered by the entry's university, enterprise, entry id, then
         in the order the changes were made."""
+        c, e = _CHANGES, _ENTRIES
         stmt = (
-            select(EntryChangeRow)
-            .join(EntryRow, EntryRow.id == EntryChangeRow.entry_id)
-            .order_by(EntryRow.university, EntryRow.enterprise_name, EntryRow.id, EntryChangeRow.id)
+            select(c.c.entry_id, c.c.quarter, c.c.changed_by, c.c.changed_at, c.c.field, c.c.old, c.c.new)
+            .join(e, e.c.id == c.c.entry_id)
+            .order_by(e.c.university, e.c.enterprise_name, e.c.id, c.c.id)
         )
-        async with self._read() as s:
-            result = await s.stream_scalars(stmt.execution_options(yield_per=_STREAM_BATCH))
-            async for row in result:
-                yield _change(row)
+        async for row in self._stream(stmt):
+            yield EntryChange(**row)
 
     # subscribers ------------------------------------------------------------------------------------
 
