@@ -69,12 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if command != "run" else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings.from_environ()
     except SettingsError as exc:
@@ -84,6 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(NO_TOKEN_HINT, file=sys.stderr)
         command = "chat"
         args.user_id, args.name = 10001, "访客"
+    # Only the Telegram service logs at INFO; terminal commands keep stdout/stderr for the user.
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return asyncio.run(_dispatch(command, args, settings))
     except KeyboardInterrupt:

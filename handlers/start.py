@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackContext,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers import texts
 from handlers.render import reply_with
@@ -33,11 +40,13 @@ async def start(update: Update, context: Context) -> None:
 async def show_help(update: Update, context: Context) -> None:
     """List what the bot can do."""
     await reply_with(update, context.bot, [Reply(texts.HELP), texts.MENU])
+    raise ApplicationHandlerStop  # the menu label is not a question for handlers/ask.py
 
 
 async def ask_prompt(update: Update, context: Context) -> None:
     """The 问政策 menu button: explain that any text is a question."""
     await reply_with(update, context.bot, [Reply(texts.ASK_PROMPT)])
+    raise ApplicationHandlerStop
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

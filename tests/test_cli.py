@@ -1,0 +1,70 @@
+"""The command line as a newcomer uses it: help, ask, check, and a broken YAML file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "ADMIN_"))}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_help_lists_every_subcommand() -> None:
+    result = run_bot("--help")
+    assert result.returncode == 0
+    for command in ("run", "chat", "ask", "schedule", "broadcast", "export", "check"):
+        assert command in result.stdout
+
+
+def test_ask_json_one_object_per_line_with_citation() -> None:
+    result = run_bot("ask", "--json", stdin="高校理事会秘书处的咨询电话是多少？\n帮我写一首诗\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(obj) for obj in lines] == [{"question", "matched", "answer", "source", "score"}] * 2
+    phone, poem = lines
+    assert phone["matched"] is True and "13210876217" in phone["answer"] and phone["source"]
+    assert poem["matched"] is False and "13210876217" in poem["answer"]
+
+
+def test_ask_plain_text_ends_with_source() -> None:
+    result = run_bot("ask", "创新联合体备案有效期多久？")
+    assert result.returncode == 0, result.stderr
+    assert "3年" in result.stdout and "来源：" in result.stdout
+
+
+def test_broken_yaml_gives_one_line_naming_file_line_and_field(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "policies" / "data", data)
+    faq = next(p for p in sorted(data.glob("*.yaml")) if p.name != "form.yaml" and "faq" in p.name)
+    text = faq.read_text(encoding="utf-8")
+    faq.write_text(text.replace("source:", "sourc:", 1), encoding="utf-8")
+    result = run_bot("ask", "截止时间", env={"POLICY_DIR": str(data)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert faq.name in lines[0] and "source" in lines[0]
+    assert any(ch.isdigit() for ch in lines[0].split(faq.name, 1)[1])
+
+
+def test_check_validates_the_shipped_data() -> None:
+    result = run_bot("check")
+    assert result.returncode == 0, result.stderr
+    assert "校验通过" in result.stdout
