@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 # Calibrated on /work/shared/faq_dev.yaml and the held-out questions in tests (see bench/faq.py).
 THRESHOLD = 48.0
 ALTERNATIVES = 3
+# Below this score a topic is not "close" to the question; a decline then offers the
+# programme's everyday topics (deadline, cycle) instead of noise.
+MIN_ALTERNATIVE_SCORE = 20.0
 
 # Question words say what kind of answer is wanted, not which topic; they are cut out before
 # bigrams are formed, so "怎么申请" does not yield the junk bigram "么申".
@@ -51,7 +54,7 @@ W_PCOV = 0.1
 W_ACOV = 0.1
 W_RATIO = 0.4
 KEYWORD_BONUS = 10.0
-SHORTLIST = 30
+SHORTLIST = 20
 # Bonus (score points) for an entry of the kind the question's wording asks for.
 INTENT_BONUS = 12.0
 
@@ -226,11 +229,14 @@ class Matcher:
 
     def alternatives(self, question: str, limit: int = ALTERNATIVES) -> tuple[FaqEntry, ...]:
         """The `limit` closest topics (for buttons), padded with the first FAQ topics."""
-        return self._padded([entry for entry, _ in self.rank(question, limit)], limit)
+        return self._padded(self.scores(question), limit)
 
-    def _padded(self, found: list[FaqEntry], limit: int) -> tuple[FaqEntry, ...]:
-        """`found` filled up to `limit` with the first FAQ topics, so a decline always offers some."""
-        for entry in self.entries:
+    def _padded(self, ranked: list[tuple[float, int]], limit: int) -> tuple[FaqEntry, ...]:
+        """The close topics of `ranked`, filled up to `limit` with everyday topics (deadline and
+        cycle entries first), so a decline always offers some buttons."""
+        found = [self.entries[i] for score, i in ranked[:limit] if score >= MIN_ALTERNATIVE_SCORE]
+        everyday = sorted(self.entries, key=lambda e: {"deadline": 0, "cycle_week": 1}.get(e.kind, 2))
+        for entry in everyday:
             if len(found) >= limit:
                 break
             if entry not in found:
@@ -250,7 +256,7 @@ class Matcher:
             entry = self.entries[best]
             others = tuple(self.entries[i] for _, i in ranked[1 : 1 + ALTERNATIVES])
             return self._answer_for(question, entry, today, score, others)
-        alternatives = self._padded([self.entries[i] for _, i in ranked[:ALTERNATIVES]], ALTERNATIVES)
+        alternatives = self._padded(ranked, ALTERNATIVES)
         score = ranked[0][0] if ranked else 0.0
         return Answer(question, False, None, self._decline_text(alternatives), "", score, alternatives)
 
