@@ -104,9 +104,7 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return _ask(args, _load_policies(settings), settings)
     if command == "check":
         _load_policies(settings)
-        from handlers.form import load_form_spec
-
-        load_form_spec()
+        _load_form(settings)
         print("政策数据与表单定义校验通过。")
         return 0
     if command == "schedule":
@@ -160,11 +158,22 @@ def _ask(args: argparse.Namespace, store: Any, settings: Settings) -> int:
     return 0
 
 
+def _load_form(settings: Settings) -> Any:
+    from policies.form import DEFAULT_PATH, FormSpec, FormSpecError
+
+    path = settings.policy_dir / "form.yaml"
+    try:
+        return FormSpec.load(path if path.exists() else DEFAULT_PATH)
+    except FormSpecError as exc:
+        raise _StartupError(f"表单定义有误，拒绝启动：{exc}") from None
+
+
 async def _open_services(settings: Settings) -> Any:
     from handlers.services import Services
     from storage import StorageError, open_repository
 
     policies = _load_policies(settings)
+    _load_form(settings)
     try:
         repo = await open_repository(settings.database_url)
     except StorageError as exc:
