@@ -134,7 +134,10 @@ class FormFlow:
         """For photos, stickers, voice... while a form is active: say what is expected."""
         update = (await self._pending_updates()).get(user_id)
         if update is not None:
-            return [Reply("请输入文字，当前需要填写：项目最新进展。")]
+            needed = {"status": "项目最新状态（请点击按钮）", "signed_on": "签约日期"}
+            return [
+                Reply(f"请输入文字，当前需要填写：{needed.get(update.get('step', ''), '项目最新进展')}。")
+            ]
         loaded = await self._session(user_id)
         if loaded is None:
             return [Reply(NO_FORM)]
