@@ -165,6 +165,27 @@ def test_deadline_of_a_named_quarter_uses_published_fact(matcher: Matcher) -> No
     assert "下季度（2027Q1）" in ask(matcher, "下季度清单什么时候截止").text
 
 
+@pytest.mark.parametrize(
+    ("question", "quarter"),
+    [
+        ("2025年第二季度截止", "2025Q2"),
+        ("2027Q3的截止日期", "2027Q3"),
+        ("今年第一季度截止日期", "2026Q1"),
+        ("明年二季度什么时候截止", "2027Q2"),
+        ("上一季度的截止日期", "2026Q3"),
+        ("下个季度截止", "2027Q1"),
+    ],
+)
+def test_deadline_of_named_quarters(matcher: Matcher, question: str, quarter: str) -> None:
+    expected = cycle.format_date(cycle.deadline(quarter, FACTS).date)
+    assert expected in ask(matcher, question).text
+
+
+def test_every_quarter_is_not_a_named_quarter(matcher: Matcher) -> None:
+    text = ask(matcher, "每一季度清单什么时候截止").text
+    assert text.startswith("本季度（2026Q4）企业提交清单的截止日期是2026年10月16日")
+
+
 def test_week_question_gives_date_range(matcher: Matcher) -> None:
     text = ask(matcher, "这个季度第几周路演？").text
     assert "本季度（2026Q4）第5周（2026年10月26日—11月1日）：路演交流" in text
@@ -187,3 +208,10 @@ def test_huge_question_is_fast(matcher: Matcher) -> None:
     answer = ask(matcher, huge)
     assert time.perf_counter() - started < 0.2
     assert answer.question  # answered or declined, but quickly
+
+
+def test_empty_base_declines() -> None:
+    empty = Matcher(PolicyBase(documents={}, faqs=()))
+    answer = empty.answer("清单什么时候截止", TODAY)
+    assert not answer.matched and answer.alternatives == ()
+    assert "13210876217" in answer.text
