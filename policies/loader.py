@@ -1,7 +1,7 @@
 """Load `policies/data/*.yaml` into a `PolicyBase`, failing on the first problem with file and line.
 
 YAML is *composed* (not constructed) so every value keeps its node mark; values are then built by
-hand according to `policies.schema.SECTIONS`. All strings are NFKC-normalised and stripped.
+hand according to `policies.schema.SECTIONS`. All strings are NFC-normalised, full-width letters and digits made ASCII, and stripped.
 """
 
 from __future__ import annotations
@@ -57,9 +57,18 @@ _BUILDERS: dict[str, Callable[..., Any]] = {
 }
 
 
+# Full-width digits and Latin letters become ASCII (phones, 文号 numbers stay searchable); Chinese
+# punctuation such as ，：（） is kept, because users read these answers. Matching normalises separately.
+_FULLWIDTH_ALNUM = {
+    code: code - 0xFEE0
+    for start, end in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for code in range(start, end + 1)
+}
+
+
 def clean(text: str) -> str:
-    """NFKC + strip: the only rewriting applied to curated text."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """NFC, full-width letters and digits to ASCII, strip: the only rewriting of curated text."""
+    return unicodedata.normalize("NFC", text).translate(_FULLWIDTH_ALNUM).strip()
 
 
 @dataclass(frozen=True)
