@@ -182,7 +182,8 @@ async def _control_messages(request: web.Request) -> web.StreamResponse:
 
 # ------------------------------------------------------------------------------------- the server
 class FakeBotApiServer:
-    """The fake API served over HTTP on 127.0.0.1. Rate limits are on by default (`Limits()`)."""
+    """The fake API served over HTTP on 127.0.0.1. Without `fake`, a new FakeTelegram with `limits`
+    (default `Limits()`: rate limiting on); a given `fake` keeps its own limits."""
 
     def __init__(
         self,
