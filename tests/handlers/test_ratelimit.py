@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import time
 from typing import Any
 
@@ -64,11 +63,30 @@ async def test_global_pacing_is_even_with_no_initial_burst() -> None:
     start = time.monotonic()
     await asyncio.gather(*(send(limiter, rec, 1000 + i) for i in range(40)))
     times = [t for t, _ in rec.calls]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.0099  # never closer than 1/rate, even at the start
-    assert times[4] - start >= 0.039  # no burst of 30 (or 5) at once
+    # On the grid: request k never earlier than k-1 intervals after the first (one late request may
+    # be made up, never more), so there is no burst of 30 (or 3) at the start.
+    assert all(t - times[0] >= (k - 1) * 0.01 - 0.0005 for k, t in enumerate(times))
+    assert times[4] - start >= 0.029
     assert max_in_window(times, 1.0) <= 100
     assert time.monotonic() - start < 0.39 + 0.25  # and not much slower than the rate
+
+
+async def test_a_request_waits_a_window_after_the_completion_of_the_one_limit_places_back() -> None:
+    """The server counts a request before answering it: completion times bound its sliding window."""
+    limiter = PacedRateLimiter(rate=1000, window_limit=3, window_seconds=0.2)
+    done: list[float] = []
+    started: list[float] = []
+
+    async def slow(chat_id: int) -> bool:
+        started.append(time.monotonic())
+        await asyncio.sleep(0.05)  # network + server time
+        done.append(time.monotonic())
+        return True
+
+    await asyncio.gather(*(limiter.process_request(slow, (i,), {}, "sendMessage", {"chat_id": i}, None)
+                           for i in range(1, 8)))  # fmt: skip
+    for k in range(3, 7):
+        assert started[k] >= done[k - 3] + 0.2 - 0.001
 
 
 async def test_default_rate_never_puts_31_in_a_sliding_second() -> None:
