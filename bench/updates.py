@@ -5,7 +5,7 @@ committed to SQLite as it is given) and asks two policy questions. Updates are f
 through `Application.process_update` by the offline stand-in for the Bot API, so the figure covers
 handler code, the form engine, the repository and SQLite, but no network.
 
-    python bench/updates.py [--users 40]
+    python bench/updates.py [--users 40] [--concurrency 10]
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ async def one_user(chat: OfflineChat, n: int) -> list[float]:
     return user.latencies
 
 
-async def main(users: int) -> int:
+async def main(users: int, concurrency: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
                             today_override=dt.date(2026, 11, 24))
@@ -122,8 +122,10 @@ async def main(users: int) -> int:
             await one_user(chat, 0)  # warm-up: imports, first queries, OpenCC
             latencies: list[float] = []
             start = time.perf_counter()
-            for n in range(1, users + 1):
-                latencies += await one_user(chat, n)
+            for first in range(1, users + 1, concurrency):
+                batch = range(first, min(first + concurrency, users + 1))
+                for result in await asyncio.gather(*(one_user(chat, n) for n in batch)):
+                    latencies += result
             elapsed = time.perf_counter() - start
             filed = len([e async for e in repo.iter_entries()])
         finally:
@@ -133,7 +135,7 @@ async def main(users: int) -> int:
     rate = len(latencies) / elapsed
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"users:            {users} (each: menu, 16-field form, submit, 2 questions)")
+    print(f"users:            {users}, {concurrency} at a time (each: menu, 16-field form, submit, 2 questions)")
     print(f"entries filed:    {filed - 1}")
     print(f"updates:          {len(latencies)} in {elapsed:.2f} s")
     print(f"throughput:       {rate:.0f} updates/s (goal >= {GOAL_UPDATES_PER_S}) "
@@ -145,4 +147,6 @@ async def main(users: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=40)
-    sys.exit(asyncio.run(main(parser.parse_args().users)))
+    parser.add_argument("--concurrency", type=int, default=10, help="users typing at the same time")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.users, args.concurrency)))

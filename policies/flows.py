@@ -10,6 +10,7 @@ Calls for one user are serialised by a per-user lock; different users never wait
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 import logging
 import weakref
@@ -83,6 +84,10 @@ class FormFlow:
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._updates: dict[int, dict[str, Any]] | None = None
         self._updates_loading = asyncio.Lock()
+        # Write-through cache of drafts: every change is committed first, then cached, so reads (two per
+        # typed message) cost no database round trip. One process serves a bot, so it cannot go stale.
+        # Kept as JSON text so no session ever shares mutable state with the cache.
+        self._drafts: dict[int, tuple[str, bool] | None] = {}
 
     # plumbing ----------------------------------------------------------------------------------------
     def _lock(self, user_id: int) -> asyncio.Lock:
@@ -110,14 +115,29 @@ class FormFlow:
         updates[user_id] = state
         await self.repo.kv_put(UPDATE_NAMESPACE, str(user_id), state)
 
+    async def _draft(self, user_id: int) -> tuple[dict[str, Any], bool] | None:
+        """(state, paused) of the user's draft, from the cache or the repository."""
+        if user_id not in self._drafts:
+            draft = await self.repo.get_draft(user_id)
+            self._drafts[user_id] = None if draft is None else (json.dumps(draft.state), draft.paused)
+        cached = self._drafts[user_id]
+        return None if cached is None else (json.loads(cached[0]), cached[1])
+
     async def _session(self, user_id: int) -> tuple[FormSession, bool] | None:
-        draft = await self.repo.get_draft(user_id)
+        draft = await self._draft(user_id)
         if draft is None:
             return None
-        return FormSession.from_dict(self.spec, draft.state), draft.paused
+        state, paused = draft
+        return FormSession.from_dict(self.spec, state), paused
 
     async def _save(self, user_id: int, session: FormSession, *, paused: bool = False) -> None:
-        await self.repo.save_draft(user_id, session.to_dict(), paused=paused)
+        state = session.to_dict()
+        await self.repo.save_draft(user_id, state, paused=paused)
+        self._drafts[user_id] = (json.dumps(state), paused)
+
+    async def _delete_draft(self, user_id: int) -> None:
+        await self.repo.delete_draft(user_id)
+        self._drafts[user_id] = None
 
     def quarter(self) -> str:
         return quarter_of(self.today())
@@ -127,8 +147,8 @@ class FormFlow:
         """True when free text from this user belongs to the form (or a 更新进展 step), not the FAQ."""
         if user_id in await self._pending_updates():
             return True
-        draft = await self.repo.get_draft(user_id)
-        return draft is not None and not draft.paused
+        draft = await self._draft(user_id)
+        return draft is not None and not draft[1]
 
     async def current_hint(self, user_id: int) -> list[Reply]:
         """For photos, stickers, voice... while a form is active: say what is expected."""
@@ -252,12 +272,12 @@ class FormFlow:
         parts = data.split(":")
         action = parts[1] if len(parts) > 1 else ""
         if action == "restart":
-            await self.repo.delete_draft(user_id)
+            await self._delete_draft(user_id)
             await self._set_update(user_id, None)
             return await self._new(user_id)
         loaded = await self._session(user_id)
         if action == "discard":
-            await self.repo.delete_draft(user_id)
+            await self._delete_draft(user_id)
             return [Reply("草稿已删除。需要时点击“填报结对项目”或发送 /fill 重新填写。")]
         if loaded is None:
             return [Reply("该填报已提交或已删除。" + NO_FORM)]
@@ -332,7 +352,7 @@ class FormFlow:
         profile_values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
         if profile_values["enterprise_name"] and profile_values["credit_code"]:
             await self.repo.save_profile(Profile(user_id=user_id, **profile_values))
-        await self.repo.delete_draft(user_id)
+        await self._delete_draft(user_id)
         logger.info("Entry %s %s by user %s", entry.id, "updated" if updated else "created", user_id)
         verb = "已更新本季度已有项目" if updated else "提交成功"
         text = (

@@ -80,6 +80,9 @@ def create_engine(url: str | URL) -> AsyncEngine:
             kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own DB
         else:
             Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Every session ends in COMMIT or ROLLBACK, so the pool's extra rollback on check-in would only
+        # cost one more round trip to aiosqlite's thread per transaction.
+        kwargs["pool_reset_on_return"] = None
         engine = create_async_engine(parsed, **kwargs)
         _install_sqlite_hooks(engine, wal=not memory)
     else:
