@@ -1,6 +1,6 @@
 """What the domain needs from storage, as a Protocol.
 
-`storage.repository.Repository` implements it on SQLAlchemy; tests may use it directly.
+`storage.repository.SqlRepository` implements it on SQLAlchemy (`storage.open_repository`).
 Every method commits before it returns, so a crash loses at most the call in flight.
 """
 
