@@ -196,8 +196,24 @@ def _converter(kind: Kind) -> Callable[[Any], Any]:
 
 
 def _getter(column: Column) -> Callable[[Any], Any]:
+    """Read one column's value from an Entry; plain strings (the common case) skip conversion."""
     convert = _converter(column.kind)
     source = column.source
+    if column.kind in ("text", "id"):
+        if source in _ENTRY_ATTRS:
+            read = attrgetter(source)
+
+            def get_attr_text(e: Entry) -> Any:
+                v = read(e)
+                return v if v.__class__ is str else convert(v)
+
+            return get_attr_text
+
+        def get_field_text(e: Entry) -> Any:
+            v = e.fields.get(source)
+            return v if v.__class__ is str else convert(v)
+
+        return get_field_text
     if source in _ENTRY_ATTRS:
         return lambda e: convert(getattr(e, source))
     return lambda e: convert(e.fields.get(source))
@@ -209,11 +225,11 @@ _LEDGER_TAIL = _getter(ORIGIN_ID)
 
 def entry_row(entry: Entry, seq: int) -> list[Any]:
     """One 清单 row as Python values (dates as dates), in LIST_COLUMNS order."""
-    return [seq, *(g(entry) for g in _LIST_GETTERS)]
+    return [seq] + [g(entry) for g in _LIST_GETTERS]
 
 
 def ledger_row(entry: Entry, seq: int) -> list[Any]:
-    return [seq, entry.id, *(g(entry) for g in _LIST_GETTERS), _LEDGER_TAIL(entry)]
+    return [seq, entry.id] + [g(entry) for g in _LIST_GETTERS] + [_LEDGER_TAIL(entry)]
 
 
 # --- sinks: one xlsx workbook with several sheets, or one csv file per sheet ---------------------
@@ -505,6 +521,14 @@ def _sort_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
 
 
+def _enterprise_key(e: Entry) -> tuple[str, str, str, str, int, Any]:
+    """Spool key and value: enterprise (credit code), university, quarter, platform + project, id."""
+    code = _sort_text(e.credit_code).upper()
+    project = _sort_text(e.platform_name) + "\x00" + _sort_text(e.project_name)
+    row = entry_row(e, 0)[1:]
+    return (code, _sort_text(e.university), e.quarter, project, e.id, (e.enterprise_name, e.university, row))
+
+
 async def _export_by_enterprise(
     repo: Repository, quarter: str | None, fmt: ExportFormat, out: Path
 ) -> ExportResult:
@@ -512,53 +536,62 @@ async def _export_by_enterprise(
     label = quarter_label(quarter)
     output = await asyncio.to_thread(_Output, out, f"{label}_按企业打包_{LIST_TITLE}.zip")
     spool = await asyncio.to_thread(_Spool)
-    files: list[Path] = []
-    rows = enterprises = 0
-    book: Book | None = None
+    rows = 0
     try:
         async for batch in _batches(repo.iter_entries(quarter=quarter)):
-            keyed = [
-                (_sort_text(e.credit_code).upper(), _sort_text(e.university), e.quarter,
-                 _sort_text(e.platform_name) + "\x00" + _sort_text(e.project_name), e.id, e)
-                for e in batch
-            ]  # fmt: skip
-            await asyncio.to_thread(spool.put, keyed)
+            await asyncio.to_thread(spool.put, map(_enterprise_key, batch))
             rows += len(batch)
-        sheet: Sheet | None = None
-        code: str | None = None
-        university: str | None = None
-        async for chunk in _thread_batches(spool.ordered()):
-            for (run_code, run_university), run in groupby(chunk, key=itemgetter(0, 1)):
-                entries = [item[2] for item in run]
-                if run_code != code:
-                    if book is not None:
-                        await asyncio.to_thread(book.close)
-                        files += book.paths
-                    first = entries[0]
-                    name = safe_filename(first.enterprise_name, 40)
-                    stem = f"{label}_{name}_{safe_filename(first.credit_code, 24)}_{LIST_TITLE}"
-                    book = await asyncio.to_thread(Book, output.work, stem, fmt)
-                    enterprises += 1
-                    code, university, sheet = run_code, None, None
-                assert book is not None
-                if sheet is None or (fmt == "xlsx" and run_university != university):
-                    title = entries[0].university or LIST_TITLE
-                    sheet = await asyncio.to_thread(book.add_sheet, title, LIST_COLUMNS)
-                    university = run_university
-                await asyncio.to_thread(_write_entries, sheet, entries, entry_row)
-        if book is not None:
-            await asyncio.to_thread(book.close)
-            files += book.paths
-            book = None
+        files, enterprises = await asyncio.to_thread(_write_enterprise_files, spool, output.work, label, fmt)
     except BaseException:
-        if book is not None:
-            await asyncio.to_thread(book.close)
         await asyncio.to_thread(output.abort)
         raise
     finally:
         await asyncio.to_thread(spool.close)
     paths = await asyncio.to_thread(output.finish, files)
     return ExportResult(paths, rows, groups=enterprises)
+
+
+def _write_enterprise_files(
+    spool: _Spool, work: Path, label: str, fmt: ExportFormat
+) -> tuple[list[Path], int]:
+    """Blocking: one Book per enterprise; in xlsx one sheet per university (lists stay unmerged)."""
+    files: list[Path] = []
+    enterprises = 0
+    book: Book | None = None
+    sheet: Sheet | None = None
+    code: str | None = None
+    university: str | None = None
+    try:
+        for chunk in spool.ordered():
+            for (run_code, run_university), run in groupby(chunk, key=itemgetter(0, 1)):
+                items = [item[2] for item in run]
+                name, uni_label, _ = items[0]
+                if run_code != code:
+                    if book is not None:
+                        book.close()
+                        files += book.paths
+                    stem = f"{label}_{safe_filename(name, 40)}_{safe_filename(run_code, 24)}_{LIST_TITLE}"
+                    book = Book(work, stem, fmt)
+                    enterprises += 1
+                    code, university, sheet = run_code, None, None
+                assert book is not None
+                if sheet is None or (fmt == "xlsx" and run_university != university):
+                    sheet = book.add_sheet(uni_label or LIST_TITLE, LIST_COLUMNS)
+                    university = run_university
+                first = sheet.rows + 1
+                sheet.append_rows([first + i, *row] for i, (_, _, row) in enumerate(items))
+    finally:
+        if book is not None:
+            book.close()
+            files += book.paths
+    return files, enterprises
+
+
+def _ledger_key(e: Entry) -> tuple[str, str, str, str, int, Any]:
+    """Spool key and value: enterprise name, credit code, project, quarter, id -> the 台账 row."""
+    code = _sort_text(e.credit_code).upper()
+    key = (_sort_text(e.enterprise_name), code, _sort_text(e.project_name), e.quarter, e.id)
+    return (*key, ledger_row(e, 0)[1:])
 
 
 async def _export_ledger(repo: Repository, quarter: str | None, fmt: ExportFormat, out: Path) -> ExportResult:
@@ -568,17 +601,11 @@ async def _export_ledger(repo: Repository, quarter: str | None, fmt: ExportForma
     entries_spool = await asyncio.to_thread(_Spool)
     history_spool = await asyncio.to_thread(_Spool)
     rows = history_rows = 0
-    book: Book | None = None
     try:
         names: dict[int, tuple[str, str]] = {}
         async for batch in _batches(repo.iter_entries(quarter=quarter)):
-            keyed = [
-                (_sort_text(e.enterprise_name), _sort_text(e.credit_code).upper(), _sort_text(e.project_name),
-                 e.quarter, e.id, e)
-                for e in batch
-            ]  # fmt: skip
             names.update((e.id, (e.enterprise_name, e.project_name)) for e in batch)
-            await asyncio.to_thread(entries_spool.put, keyed)
+            await asyncio.to_thread(entries_spool.put, map(_ledger_key, batch))
             rows += len(batch)
         if not rows:
             await asyncio.to_thread(output.abort)
@@ -594,27 +621,32 @@ async def _export_ledger(repo: Repository, quarter: str | None, fmt: ExportForma
             history_rows += len(changes)
         names.clear()
         stem = f"{label}_{LEDGER_TITLE}"
-        book = await asyncio.to_thread(Book, output.work, stem, fmt, csv_sheet_suffix=True)
-        sheet = await asyncio.to_thread(book.add_sheet, "台账", LEDGER_COLUMNS)
-        async for chunk in _thread_batches(entries_spool.ordered()):
-            await asyncio.to_thread(_write_entries, sheet, [e for _, _, e in chunk], ledger_row)
-        sheet = await asyncio.to_thread(book.add_sheet, "变更记录", HISTORY_COLUMNS)
-        async for chunk in _thread_batches(history_spool.ordered()):
-            first = sheet.rows + 1
-            await asyncio.to_thread(sheet.append_rows, [[first + i, *v] for i, (_, _, v) in enumerate(chunk)])
-        await asyncio.to_thread(book.close)
-        book_paths = book.paths
-        book = None
+        files = await asyncio.to_thread(_write_ledger, entries_spool, history_spool, output.work, stem, fmt)
     except BaseException:
-        if book is not None:
-            await asyncio.to_thread(book.close)
         await asyncio.to_thread(output.abort)
         raise
     finally:
         await asyncio.to_thread(entries_spool.close)
         await asyncio.to_thread(history_spool.close)
-    paths = await asyncio.to_thread(output.finish, book_paths)
+    paths = await asyncio.to_thread(output.finish, files)
     return ExportResult(paths, rows, groups=1, history_rows=history_rows)
+
+
+def _write_ledger(entries: _Spool, history: _Spool, work: Path, stem: str, fmt: ExportFormat) -> list[Path]:
+    """Blocking: the 台账 and 变更记录 sheets, each numbered from 1."""
+    book = Book(work, stem, fmt, csv_sheet_suffix=True)
+    try:
+        for title, columns, spool in (
+            ("台账", LEDGER_COLUMNS, entries),
+            ("变更记录", HISTORY_COLUMNS, history),
+        ):
+            sheet = book.add_sheet(title, columns)
+            for chunk in spool.ordered():
+                first = sheet.rows + 1
+                sheet.append_rows([first + i, *row] for i, (_, _, row) in enumerate(chunk))
+    finally:
+        book.close()
+    return book.paths
 
 
 def _history_row(change: EntryChange, names: tuple[str, str]) -> list[Any]:

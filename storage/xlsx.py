@@ -42,6 +42,11 @@ FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 _EPOCH = dt.date(1899, 12, 30)
 _EPOCH_DT = dt.datetime(1899, 12, 30)
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Text that needs the careful path: XML specials or illegal characters anywhere, XML whitespace at
+# either end (needs xml:space="preserve"), or a formula trigger at the start.
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_SPACE = " \t\r\n"
+_CAREFUL_START = _XML_SPACE + "".join(FORMULA_TRIGGERS)
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -136,6 +141,7 @@ class SheetWriter:
         self._stream = stream
         self.title = title
         self._styles = [c.style for c in columns]
+        self._style_attrs = [f' s="{c.style}"' if c.style else "" for c in columns]
         self._letters = [column_letter(i) for i in range(len(columns))]
         self._ncols = len(columns)
         self.rows = 0  # data rows, header excluded
@@ -165,16 +171,29 @@ class SheetWriter:
     def append_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         """Write rows of Python values: str, int, float, bool, date, datetime (naive) or None."""
         parts: list[str] = []
+        letters, styles, attrs = self._letters, self._styles, self._style_attrs
+        special, cell, start, end = _SPECIAL.search, self._cell, _CAREFUL_START, _XML_SPACE
         for values in rows:
             if self.rows + 2 > MAX_ROWS:
                 raise ValueError(f"sheet {self.title!r} exceeds Excel's {MAX_ROWS} rows")
             self.rows += 1
             r = str(self.rows + 1)
             cells = [f'<row r="{r}">']
-            for value, letter, style in zip(values, self._letters, self._styles, strict=False):
-                if value is None or value == "":
+            for value, letter, attr, style in zip(values, letters, attrs, styles, strict=False):
+                if value is None:
                     continue
-                cells.append(self._cell(letter + r, value, style))
+                if value.__class__ is str:  # the common case, inlined: plain text, nothing to escape
+                    if not value:
+                        continue
+                    if (
+                        value[0] not in start
+                        and value[-1] not in end
+                        and len(value) <= MAX_CELL_CHARS
+                        and not special(value)
+                    ):
+                        cells.append(f'<c r="{letter}{r}" t="inlineStr"{attr}><is><t>{value}</t></is></c>')
+                        continue
+                cells.append(cell(letter + r, value, style))
             cells.append("</row>")
             parts.append("".join(cells))
             if len(parts) >= 500:
@@ -191,7 +210,7 @@ class SheetWriter:
             if value.startswith(FORMULA_TRIGGERS):
                 style = _QUOTED_TEXT if style == TEXT else _QUOTED
             s = f' s="{style}"' if style else ""
-            space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+            space = ' xml:space="preserve"' if value[0] in _XML_SPACE or value[-1] in _XML_SPACE else ""
             return f'<c r="{ref}" t="inlineStr"{s}><is><t{space}>{escape(value)}</t></is></c>'
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
