@@ -411,6 +411,49 @@ class _Spool:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+class _HistorySpool(_Spool):
+    """Changes plus each entry's (enterprise, project), joined in SQL at read time, so the ledger
+    never keeps a per-entry map in memory. Ordered by enterprise, entry, time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._db.execute("CREATE TABLE n (id INTEGER PRIMARY KEY, name TEXT, project TEXT)")
+        self._db.execute("CREATE TABLE h (entry_id INTEGER, changed_at TEXT, seq INTEGER, v BLOB)")
+
+    def put_names(self, entries: Iterable[Entry]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO n VALUES (?, ?, ?)",
+            ((e.id, e.enterprise_name, e.project_name) for e in entries),
+        )
+
+    def put_changes(self, changes: Iterable[tuple[int, EntryChange]]) -> None:
+        self._db.executemany(
+            "INSERT INTO h VALUES (?, ?, ?, ?)",
+            (
+                (
+                    c.entry_id,
+                    c.changed_at.isoformat(),
+                    seq,
+                    pickle.dumps(_history_row(c), pickle.HIGHEST_PROTOCOL),
+                )
+                for seq, c in changes
+            ),
+        )
+
+    def ordered(self) -> Iterator[list[tuple[str, str, Any]]]:
+        cur = self._db.execute(
+            "SELECT n.name, n.project, h.v FROM h LEFT JOIN n ON n.id = h.entry_id"
+            " ORDER BY n.name, h.entry_id, h.changed_at, h.seq"
+        )
+        while batch := cur.fetchmany(BATCH):
+            out = []
+            for name, project, blob in batch:
+                row = pickle.loads(blob)
+                row[2:4] = [name or "", project or ""]
+                out.append((name or "", "", row))
+            yield out
+
+
 async def _batches(items: AsyncIterator[Any], size: int = BATCH) -> AsyncIterator[list[Any]]:
     """Group a repository stream into lists; closes the stream (and its connection) on early exit."""
     batch: list[Any] = []
@@ -599,27 +642,20 @@ async def _export_ledger(repo: Repository, quarter: str | None, fmt: ExportForma
     label = quarter_label(quarter)
     output = await asyncio.to_thread(_Output, out)
     entries_spool = await asyncio.to_thread(_Spool)
-    history_spool = await asyncio.to_thread(_Spool)
+    history_spool = await asyncio.to_thread(_HistorySpool)
     rows = history_rows = 0
     try:
-        names: dict[int, tuple[str, str]] = {}
         async for batch in _batches(repo.iter_entries(quarter=quarter)):
-            names.update((e.id, (e.enterprise_name, e.project_name)) for e in batch)
-            await asyncio.to_thread(entries_spool.put, map(_ledger_key, batch))
+            await asyncio.to_thread(_spool_ledger_batch, entries_spool, history_spool, batch)
             rows += len(batch)
         if not rows:
             await asyncio.to_thread(output.abort)
             return ExportResult([], 0)
         async for batch in _batches(repo.iter_history()):
             changes = [c for c in batch if quarter is None or c.quarter == quarter]
-            keyed_changes = [
-                (names.get(c.entry_id, ("", ""))[0], f"{c.entry_id:012d}", c.changed_at.isoformat(), "", i,
-                 _history_row(c, names.get(c.entry_id, ("", ""))))
-                for i, c in enumerate(changes, history_rows)
-            ]  # fmt: skip
-            await asyncio.to_thread(history_spool.put, keyed_changes)
+            numbered = list(enumerate(changes, history_rows))
+            await asyncio.to_thread(history_spool.put_changes, numbered)
             history_rows += len(changes)
-        names.clear()
         stem = f"{label}_{LEDGER_TITLE}"
         files = await asyncio.to_thread(_write_ledger, entries_spool, history_spool, output.work, stem, fmt)
     except BaseException:
@@ -630,6 +666,11 @@ async def _export_ledger(repo: Repository, quarter: str | None, fmt: ExportForma
         await asyncio.to_thread(history_spool.close)
     paths = await asyncio.to_thread(output.finish, files)
     return ExportResult(paths, rows, groups=1, history_rows=history_rows)
+
+
+def _spool_ledger_batch(entries: _Spool, history: _HistorySpool, batch: list[Entry]) -> None:
+    entries.put(map(_ledger_key, batch))
+    history.put_names(batch)
 
 
 def _write_ledger(entries: _Spool, history: _Spool, work: Path, stem: str, fmt: ExportFormat) -> list[Path]:
@@ -649,13 +690,13 @@ def _write_ledger(entries: _Spool, history: _Spool, work: Path, stem: str, fmt: 
     return book.paths
 
 
-def _history_row(change: EntryChange, names: tuple[str, str]) -> list[Any]:
-    """A 变更记录 row without its 序号."""
+def _history_row(change: EntryChange) -> list[Any]:
+    """A 变更记录 row without its 序号; enterprise and project (indices 2, 3) are filled on reading."""
     return [
         change.entry_id,
         change.quarter,
-        names[0],
-        names[1],
+        "",
+        "",
         FIELD_LABELS.get(change.field, change.field),
         change.old or "",
         change.new or "",

@@ -16,7 +16,7 @@ import pytest
 
 from policies.records import Entry
 from storage import SqlRepository
-from storage.exports import LIST_COLUMNS, ExportError, export, safe_filename
+from storage.exports import LIST_COLUMNS, Book, Column, ExportError, export, safe_filename
 from storage.xlsx import column_letter, safe_sheet_title
 
 Q = "2026Q4"
@@ -318,3 +318,32 @@ def test_sheet_titles_are_valid_and_unique() -> None:
 def test_column_letters_and_spec_match() -> None:
     assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
     assert [c.header for c in LIST_COLUMNS] == HEADERS
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_awkward_text_survives_and_never_becomes_a_formula(tmp_path: Path, fmt: str) -> None:
+    values = [
+        "A&B<C>",
+        "  两端空格  ",
+        "\t=1+2",
+        "+8613800000000",
+        "-",
+        "@SUM(A1)",
+        "第一行\n第二行",
+        "响\x07铃",
+    ]
+    book = Book(tmp_path, "edge", fmt)  # type: ignore[arg-type]
+    book.add_sheet("清单", [Column(f"c{i}", f"c{i}") for i in range(len(values))]).append_rows([values])
+    book.close()
+    expected = [*values[:-1], "响铃"]  # a control character XML cannot carry is dropped (xlsx only)
+    if fmt == "csv":
+        with book.paths[0].open(encoding="utf-8-sig", newline="") as f:
+            row = list(csv.reader(f))[1]
+        triggers = ("=", "+", "-", "@", "\t", "\r")
+        assert row == [("'" + v if v.startswith(triggers) else v) for v in values]
+        return
+    ws = openpyxl.load_workbook(book.paths[0]).active
+    cells = list(ws[2])
+    assert [c.value for c in cells] == expected
+    assert all(c.data_type == "s" for c in cells)
+    assert [c.quotePrefix for c in cells] == [False, False, True, True, True, True, False, False]
