@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from handlers.auth import admin_only
@@ -24,7 +25,15 @@ from handlers.services import services
 from policies.cycle import QuarterError, parse_quarter, quarter_of
 from policies.leaderboard import render_leaderboard
 from policies.replies import Button, Reply, rows
-from storage.exports import ExportResult, bundle, collect_leaderboard, export, quarter_label
+from storage.exports import (
+    ExportFormat,
+    ExportKind,
+    ExportResult,
+    bundle,
+    collect_leaderboard,
+    export,
+    quarter_label,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +112,10 @@ async def choose_format(update: Update, context: Context) -> None:
     label = quarter_label(None if quarter == ALL else quarter)
     buttons = [Button(text, f"{query.data}:{fmt}") for fmt, text in FORMAT_LABELS.items()]
     reply = Reply(CHOOSE_FORMAT.format(kind=KIND_LABELS.get(kind, kind), label=label), rows(*buttons))
+    markup = to_markup(reply)
+    assert isinstance(markup, InlineKeyboardMarkup)
     await query.answer()
-    await query.edit_message_text(reply.text, reply_markup=to_markup(reply))
+    await query.edit_message_text(reply.text, reply_markup=markup)
 
 
 @admin_only
@@ -120,7 +131,9 @@ async def run_export(update: Update, context: Context) -> None:
     await query.edit_message_text(WORKING.format(kind=KIND_LABELS.get(kind, kind), label=label))
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pairing-export-"))
     try:
-        result = await export(services(context).repo, by=kind, quarter=quarter, fmt=fmt, out=work / "out")  # type: ignore[arg-type]
+        repo = services(context).repo
+        by, file_format = cast(ExportKind, kind), cast(ExportFormat, fmt)
+        result = await export(repo, by=by, quarter=quarter, fmt=file_format, out=work / "out")
         if not result.paths:
             await query.edit_message_text(EMPTY.format(label=label))
             return
@@ -143,13 +156,15 @@ async def _send_result(
     caption = CAPTIONS[kind].format(
         label=label, groups=result.groups, rows=result.rows, history=result.history_rows
     )
+    sent = 0
     for path in paths:
-        data = await asyncio.to_thread(path.read_bytes)
-        if len(data) > TELEGRAM_UPLOAD_LIMIT:
+        if await asyncio.to_thread(os.path.getsize, path) > TELEGRAM_UPLOAD_LIMIT:
             await context.bot.send_message(chat_id, TOO_BIG.format(name=path.name, kind=kind))
             continue
+        data = await asyncio.to_thread(path.read_bytes)
         await context.bot.send_document(chat_id, data, filename=path.name, caption=caption)
-    return len(paths)
+        sent += 1
+    return sent
 
 
 async def leaderboard_text(context: Context, quarter: str) -> str:
