@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 NO_PERMISSION = "无权限：该功能仅限高校理事会秘书处管理员使用。"
 
 R = TypeVar("R")
-Callback = Callable[[Update, CallbackContext[Any, Any, Any, Any]], Awaitable[R]]
+Callback = Callable[[Update, CallbackContext[Any, Any, Any, Any]], Coroutine[Any, Any, R]]
 
 
 def admin_only(callback: Callback[R]) -> Callback[R | None]:
