@@ -40,6 +40,7 @@ import unicodedata
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import groupby
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -278,14 +279,23 @@ class _CsvSheet:
 class Book:
     """One logical workbook: an xlsx file with sheets, or (csv) one file per sheet."""
 
-    def __init__(self, directory: Path, stem: str, fmt: ExportFormat, *, csv_sheet_suffix: bool = False):
+    def __init__(
+        self,
+        directory: Path,
+        stem: str,
+        fmt: ExportFormat,
+        *,
+        csv_sheet_suffix: bool = False,
+        taken: set[str] | None = None,
+    ):
         self.fmt = fmt
         self.paths: list[Path] = []
         self._dir, self._stem, self._suffix = directory, stem, csv_sheet_suffix
+        self._taken = set() if taken is None else taken
         self._xlsx: XlsxWriter | None = None
         self._csv: _CsvSheet | None = None
         if fmt == "xlsx":
-            path = unique_path(directory / f"{stem}.xlsx")
+            path = unique_path(directory / f"{stem}.xlsx", self._taken)
             self._xlsx = XlsxWriter(path)
             self.paths.append(path)
 
@@ -296,7 +306,7 @@ class Book:
         if self._csv is not None:
             self._csv.close()
         name = f"{self._stem}_{safe_filename(title)}" if self._suffix else self._stem
-        path = unique_path(self._dir / f"{name}.csv")
+        path = unique_path(self._dir / f"{name}.csv", self._taken)
         self._csv = _CsvSheet(path, columns)
         self.paths.append(path)
         return self._csv
@@ -320,12 +330,14 @@ def safe_filename(name: str, max_chars: int = 60) -> str:
     return name[:max_chars]
 
 
-def unique_path(path: Path) -> Path:
-    """`path`, or `name_2.ext`, ... when two groups sanitise to the same file name."""
+def unique_path(path: Path, taken: set[str]) -> Path:
+    """`path`, or `name_2.ext`, ... when two groups of one export sanitise to the same file name
+    (compared case-blind, as Windows and macOS do). Files of an earlier run are overwritten."""
     candidate, n = path, 2
-    while candidate.exists():
+    while candidate.name.casefold() in taken:
         candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
         n += 1
+    taken.add(candidate.name.casefold())
     return candidate
 
 
@@ -351,6 +363,7 @@ class _Output:
     default_zip: str | None = None  # always zip, under this name when `out` is a directory
     work: Path = field(init=False)
     zip_path: Path | None = field(init=False, default=None)
+    taken: set[str] = field(init=False, default_factory=set)  # file names used by this export
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() == ".zip":
@@ -537,7 +550,7 @@ async def _export_by_university(
                     seen.add(university)
                     current = university
                     stem = f"{label}_{safe_filename(university)}_{LIST_TITLE}"
-                    book = await asyncio.to_thread(Book, output.work, stem, fmt)
+                    book = await asyncio.to_thread(partial(Book, output.work, stem, fmt, taken=output.taken))
                     sheet = await asyncio.to_thread(book.add_sheet, LIST_TITLE, LIST_COLUMNS)
                 assert sheet is not None
                 await asyncio.to_thread(_write_entries, sheet, list(run), entry_row)
@@ -584,7 +597,7 @@ async def _export_by_enterprise(
         async for batch in _batches(repo.iter_entries(quarter=quarter)):
             await asyncio.to_thread(spool.put, map(_enterprise_key, batch))
             rows += len(batch)
-        files, enterprises = await asyncio.to_thread(_write_enterprise_files, spool, output.work, label, fmt)
+        files, enterprises = await asyncio.to_thread(_write_enterprise_files, spool, output, label, fmt)
     except BaseException:
         await asyncio.to_thread(output.abort)
         raise
@@ -595,7 +608,7 @@ async def _export_by_enterprise(
 
 
 def _write_enterprise_files(
-    spool: _Spool, work: Path, label: str, fmt: ExportFormat
+    spool: _Spool, output: _Output, label: str, fmt: ExportFormat
 ) -> tuple[list[Path], int]:
     """Blocking: one Book per enterprise; in xlsx one sheet per university (lists stay unmerged)."""
     files: list[Path] = []
@@ -614,7 +627,7 @@ def _write_enterprise_files(
                         book.close()
                         files += book.paths
                     stem = f"{label}_{safe_filename(name, 40)}_{safe_filename(run_code, 24)}_{LIST_TITLE}"
-                    book = Book(work, stem, fmt)
+                    book = Book(output.work, stem, fmt, taken=output.taken)
                     enterprises += 1
                     code, university, sheet = run_code, None, None
                 assert book is not None

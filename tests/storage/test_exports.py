@@ -347,3 +347,14 @@ def test_awkward_text_survives_and_never_becomes_a_formula(tmp_path: Path, fmt: 
     assert [c.value for c in cells] == expected
     assert all(c.data_type == "s" for c in cells)
     assert [c.quotePrefix for c in cells] == [False, False, True, True, True, True, False, False]
+
+
+async def test_colliding_names_get_a_suffix_and_reruns_overwrite(tmp_path: Path) -> None:
+    repo: Any = _Unordered([_entry(1, "A/B大学"), _entry(2, "A:B大学")])
+    for _ in range(2):
+        result = await export(repo, by="university", quarter=Q, fmt="xlsx", out=tmp_path)
+        assert [p.name for p in result.paths] == [
+            f"{Q}_A_B大学_结对共建项目清单.xlsx",
+            f"{Q}_A_B大学_结对共建项目清单_2.xlsx",
+        ]
+    assert len(list(tmp_path.iterdir())) == 2  # noqa: ASYNC240
