@@ -1,12 +1,12 @@
 """结对共建助手 (pairing-bot): command-line entry point.
 
-    python bot.py                 run the bot (Telegram with TELEGRAM_BOT_TOKEN, else the offline chat)
-    python bot.py chat            offline terminal chat through the real handlers
-    python bot.py ask [QUESTION]  answer policy questions (one per stdin line without QUESTION)
-    python bot.py schedule        list the coming quarterly reminders
-    python bot.py broadcast TEXT  send TEXT to every subscriber (--resume finishes an interrupted one)
-    python bot.py export ...      write 清单 / packages / 台账 / 榜单 spreadsheets
-    python bot.py check           validate the policy and form YAML
+python bot.py                 run the bot (Telegram with TELEGRAM_BOT_TOKEN, else the offline chat)
+python bot.py chat            offline terminal chat through the real handlers
+python bot.py ask [QUESTION]  answer policy questions (one per stdin line without QUESTION)
+python bot.py schedule        list the coming quarterly reminders
+python bot.py broadcast TEXT  send TEXT to every subscriber (--resume finishes an interrupted one)
+python bot.py export ...      write 清单 / packages / 台账 / 榜单 spreadsheets
+python bot.py check           validate the policy and form YAML
 """
 
 from __future__ import annotations

@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stdnum.cn import uscc  # noqa: E402
+from stdnum.cn import uscc
 
-from handlers.app import build_application  # noqa: E402
-from handlers.offline import BotMessage, OfflineChat  # noqa: E402
-from handlers.services import Services  # noqa: E402
-from policies.settings import Settings  # noqa: E402
-from policies.store import PolicyStore  # noqa: E402
-from storage import open_repository  # noqa: E402
+from handlers.app import build_application
+from handlers.offline import BotMessage, OfflineChat
+from handlers.services import Services
+from policies.settings import Settings
+from policies.store import PolicyStore
+from storage import open_repository
 
 GOAL_UPDATES_PER_S = 300
 
@@ -110,13 +110,16 @@ async def one_user(chat: OfflineChat, n: int) -> list[float]:
 
 async def main(users: int, concurrency: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
-                            today_override=dt.date(2026, 11, 24))
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", today_override=dt.date(2026, 11, 24)
+        )
         store = PolicyStore(settings.policy_dir)
         store.load()
         repo = await open_repository(settings.database_url)
         svc = Services(settings=settings, repo=repo, policies=store)
-        chat = OfflineChat(None, lambda request: build_application(svc, request=request, schedule_reminders=False))
+        chat = OfflineChat(
+            None, lambda request: build_application(svc, request=request, schedule_reminders=False)
+        )
         await chat.start()
         try:
             await one_user(chat, 0)  # warm-up: imports, first queries, OpenCC
@@ -135,11 +138,15 @@ async def main(users: int, concurrency: int) -> int:
     rate = len(latencies) / elapsed
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"users:            {users}, {concurrency} at a time (each: menu, 16-field form, submit, 2 questions)")
+    print(
+        f"users:            {users}, {concurrency} at a time (each: menu, 16-field form, submit, 2 questions)"
+    )
     print(f"entries filed:    {filed - 1}")
     print(f"updates:          {len(latencies)} in {elapsed:.2f} s")
-    print(f"throughput:       {rate:.0f} updates/s (goal >= {GOAL_UPDATES_PER_S}) "
-          f"{'OK' if rate >= GOAL_UPDATES_PER_S else 'MISSED'}")
+    print(
+        f"throughput:       {rate:.0f} updates/s (goal >= {GOAL_UPDATES_PER_S}) "
+        f"{'OK' if rate >= GOAL_UPDATES_PER_S else 'MISSED'}"
+    )
     print(f"reply latency:    p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     return 0 if rate >= GOAL_UPDATES_PER_S else 1
 

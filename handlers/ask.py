@@ -35,8 +35,12 @@ async def question(update: Update, context: Context) -> None:
         return
     svc = services(context)
     answer = svc.policies.matcher.answer(message.text, svc.settings.today())
-    logger.info("Question from %s matched=%s score=%.1f", update.effective_user and update.effective_user.id,
-                answer.matched, answer.score)
+    logger.info(
+        "Question from %s matched=%s score=%.1f",
+        update.effective_user and update.effective_user.id,
+        answer.matched,
+        answer.score,
+    )
     await reply_with(update, context.bot, [answer_reply(answer)])
 
 

@@ -30,7 +30,10 @@ def to_markup(reply: Reply) -> Markup:
             [[KeyboardButton(b.label) for b in row] for row in reply.buttons], resize_keyboard=True
         )
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data or b.label) for b in row] for row in reply.buttons]
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data or b.label) for b in row]
+            for row in reply.buttons
+        ]
     )
 
 

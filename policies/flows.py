@@ -10,8 +10,8 @@ Calls for one user are serialised by a per-user lock; different users never wait
 from __future__ import annotations
 
 import asyncio
-import json
 import datetime as dt
+import json
 import logging
 import weakref
 from collections.abc import Callable, Mapping, Sequence

@@ -1,7 +1,8 @@
 """Load `policies/data/*.yaml` into a `PolicyBase`, failing on the first problem with file and line.
 
 YAML is *composed* (not constructed) so every value keeps its node mark; values are then built by
-hand according to `policies.schema.SECTIONS`. All strings are NFC-normalised, full-width letters and digits made ASCII, and stripped.
+hand according to `policies.schema.SECTIONS`. All strings are NFC-normalised, full-width letters
+and digits made ASCII, and stripped.
 """
 
 from __future__ import annotations
