@@ -256,7 +256,9 @@ class XlsxWriter:
             self._open.close()
         title = safe_sheet_title(title, self.sheet_titles)
         index = len(self.sheet_titles) + 1
-        stream = self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True)
+        # No force_zip64: Excel rejects Zip64 extras in local headers (Apache POI bug 57342); a sheet
+        # stays far below the 2 GiB that would need them (1,048,576 rows x ~1 KB).
+        stream = self._zip.open(f"xl/worksheets/sheet{index}.xml", "w")
         self._open = SheetWriter(self, stream, title, columns)
         return self._open
 
