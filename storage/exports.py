@@ -48,7 +48,7 @@ from typing import IO, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from policies import records as r
-from policies.cycle import previous_quarter
+from policies.cycle import QuarterError, parse_quarter, previous_quarter
 from policies.leaderboard import Leaderboard, Ranked, Tally, pair_key
 from policies.ports import Repository
 from policies.records import Entry, EntryChange
@@ -508,6 +508,11 @@ async def export(
         raise ExportError(f"unknown format {fmt!r}; expected xlsx or csv")
     if by == "leaderboard" and not quarter:
         raise ExportError("the leaderboard needs a quarter")
+    if quarter is not None:
+        try:
+            parse_quarter(quarter)
+        except QuarterError:
+            raise ExportError(f"{quarter!r} is not a quarter like 2026Q4") from None
     started = asyncio.get_running_loop().time()
     if by == "university":
         result = await _export_by_university(repo, quarter, fmt, Path(out))

@@ -258,9 +258,13 @@ async def test_leaderboard_export_has_two_ranked_sheets(repo: SqlRepository, tmp
     assert [c.value for c in wb["平台榜"][1]][:3] == ["排名", "科创平台名称", "高校/科研机构"]
 
 
-async def test_leaderboard_needs_a_quarter(repo: SqlRepository, tmp_path: Path) -> None:
+async def test_leaderboard_needs_a_quarter_and_quarters_are_checked(
+    repo: SqlRepository, tmp_path: Path
+) -> None:
     with pytest.raises(ExportError):
         await export(repo, by="leaderboard", quarter=None, fmt="xlsx", out=tmp_path)
+    with pytest.raises(ExportError, match="2026Q9"):
+        await export(repo, by="university", quarter="2026Q9", fmt="xlsx", out=tmp_path)
 
 
 # ----------------------------------------------------------------------------------- edge cases
