@@ -184,7 +184,7 @@ async def _open_services(settings: Settings) -> Any:
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     from policies.cycle import quarter_of
     from storage import StorageError, open_repository
-    from storage.exports import export
+    from storage.exports import ExportError, export
 
     try:
         repo = await open_repository(settings.database_url)
@@ -193,6 +193,8 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     quarter = args.quarter or (None if args.by == "ledger" else quarter_of(settings.today()))
     try:
         result = await export(repo, by=args.by, quarter=quarter, fmt=args.fmt, out=args.out)
+    except ExportError as exc:
+        raise _StartupError(f"导出失败：{exc}") from None
     finally:
         await repo.close()
     for path in result.paths:

@@ -16,12 +16,12 @@ from telegram.ext import Application, CallbackContext
 from handlers.broadcast import BroadcastError, OutboxSender, Totals
 from handlers.render import TELEGRAM_TEXT_LIMIT
 from handlers.services import services
-from policies.cycle import previous_quarter
-from policies.leaderboard import Tally, pair_key, render_leaderboard
+from policies.leaderboard import render_leaderboard
 from policies.models import PolicyBase
 from policies.ports import Repository
 from policies.schedule import AUDIENCE_ALL, AUDIENCE_ENTERPRISE, PlannedReminder, due_reminders
 from policies.settings import TIMEZONE
+from storage.exports import collect_leaderboard
 
 logger = logging.getLogger(__name__)
 
@@ -109,13 +109,7 @@ def repo_leaderboard(repo: Repository) -> Leaderboard:
     """The week-6 leaderboard text computed from the repository's entries (streamed)."""
 
     async def render(quarter: str) -> str:
-        before = previous_quarter(quarter)
-        previous = {pair_key(e) async for e in repo.iter_entries(quarter=before)}
-        changed = {c.entry_id async for c in repo.iter_history() if c.quarter == quarter}
-        tally = Tally(quarter, previous, changed)
-        async for entry in repo.iter_entries(quarter=quarter):
-            tally.add(entry)
-        return render_leaderboard(tally.result(), quarter)
+        return render_leaderboard(await collect_leaderboard(repo, quarter), quarter)
 
     return render
 

@@ -503,16 +503,16 @@ async def export(
 ) -> ExportResult:
     """Write the `by` export of `quarter` (None: every quarter) as `fmt` under `out` (see module doc)."""
     if by not in KINDS:
-        raise ExportError(f"unknown export kind {by!r}; expected one of {', '.join(KINDS)}")
+        raise ExportError(f"未知的导出方式 {by!r}，可选：{'、'.join(KINDS)}")
     if fmt not in ("xlsx", "csv"):
-        raise ExportError(f"unknown format {fmt!r}; expected xlsx or csv")
+        raise ExportError(f"未知的文件格式 {fmt!r}，可选：xlsx、csv")
     if by == "leaderboard" and not quarter:
-        raise ExportError("the leaderboard needs a quarter")
+        raise ExportError("导出榜单需要指定季度，例如 --quarter 2026Q4")
     if quarter is not None:
         try:
             parse_quarter(quarter)
         except QuarterError:
-            raise ExportError(f"{quarter!r} is not a quarter like 2026Q4") from None
+            raise ExportError(f"季度 {quarter!r} 格式不对，应为 2026Q4 这样的形式") from None
     started = asyncio.get_running_loop().time()
     if by == "university":
         result = await _export_by_university(repo, quarter, fmt, Path(out))
