@@ -76,6 +76,19 @@ _RELATIVE_QUARTER = (
 )
 
 
+# An office the question names ("人社局", "税务局", "科技厅"): two characters before the suffix are
+# enough to tell offices apart ("社局" vs "技局") and survive prefixes such as 市/区/省.
+_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|银行|法院|医院|派出所)")
+
+
+def named_offices(norm: str) -> list[str]:
+    """Offices named in a normalised question, e.g. ['社局'] for '人社局电话'."""
+    return [
+        m.group(1)[-1] + m.group(2) if m.group(2) in ("局", "厅") else m.group(0)
+        for m in _OFFICE_RE.finditer(norm)
+    ]
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the bot says to one question; `text` ends with the citation line when matched."""
@@ -140,6 +153,11 @@ class Matcher:
             bags.append(frozenset(bag))
             answer_bags.append(frozenset(bag.union(terms(clean(entry.answer, limit=None)))))
         self._bags, self._answer_bags = bags, answer_bags
+        # Everything an entry says, normalised: a question naming an office the entry never mentions
+        # is about another office, however similar its wording (人社局电话 vs 科技局电话).
+        self._texts = [
+            clean(" ".join((*e.questions, e.topic, *e.keywords, e.answer)), limit=None) for e in self.entries
+        ]
         df: dict[str, int] = defaultdict(int)
         for full in answer_bags:
             for token in full:
@@ -259,7 +277,8 @@ class Matcher:
     def answer(self, question: str, today: dt.date) -> Answer:
         """The answer to `question` on `today`, or an honest decline below the threshold."""
         ranked = self.scores(question)
-        if ranked and ranked[0][0] >= self.threshold:
+        confident = ranked and ranked[0][0] >= self.threshold
+        if confident and self._names_only_known_offices(question, ranked[0][1]):
             score, best = ranked[0]
             entry = self.entries[best]
             others = tuple(self.entries[i] for _, i in ranked[1 : 1 + ALTERNATIVES])
@@ -267,6 +286,10 @@ class Matcher:
         alternatives = self._padded(ranked, ALTERNATIVES)
         score = ranked[0][0] if ranked else 0.0
         return Answer(question, False, None, self._decline_text(alternatives), "", score, alternatives)
+
+    def _names_only_known_offices(self, question: str, index: int) -> bool:
+        text = self._texts[index]
+        return all(office in text for office in named_offices(normalize(question)))
 
     def answer_entry(self, faq_id: str, today: dt.date, question: str = "") -> Answer | None:
         """The answer of one topic (a topic button was pressed), None if the id is unknown."""

