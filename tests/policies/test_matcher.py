@@ -8,6 +8,7 @@ import time
 import pytest
 
 from policies import cycle
+from policies.loader import load_policy_base
 from policies.matcher import Answer, Matcher
 from policies.models import CycleWeek, DatedFact, Document, FaqEntry, PolicyBase
 
@@ -217,17 +218,28 @@ def test_empty_base_declines() -> None:
     assert "13210876217" in answer.text
 
 
+
+@pytest.fixture(scope="module")
+def real() -> Matcher:
+    """The matcher over the shipped policy data."""
+    return Matcher(load_policy_base())
+
+
 @pytest.mark.parametrize("question", ["人社局电话多少", "公安局的电话", "税务局电话多少", "教育局的咨询电话"])
-def test_another_offices_phone_is_declined_not_answered_with_ours(matcher: Matcher, question: str) -> None:
-    answer = ask(matcher, question)
+def test_another_offices_phone_is_declined_not_answered_with_ours(real: Matcher, question: str) -> None:
+    answer = ask(real, question)
     assert not answer.matched
-    assert "85911985" not in answer.text.split("如需人工咨询")[0]
+    assert "85911985" not in answer.text and "81288953" not in answer.text
 
 
 @pytest.mark.parametrize(
     ("question", "phone"),
-    [("市科技局创新联合体的咨询电话？", "85911985"), ("科技局电话", "85911985"), ("山东省科技厅热线", "81288953")],
+    [
+        ("市科技局创新联合体的咨询电话？", "85911985"),
+        ("科技局电话", "85911985"),
+        ("山东省科技厅热线", "81288953"),
+    ],
 )
-def test_the_offices_we_know_are_still_answered(matcher: Matcher, question: str, phone: str) -> None:
-    answer = ask(matcher, question)
+def test_the_offices_we_know_are_still_answered(real: Matcher, question: str, phone: str) -> None:
+    answer = ask(real, question)
     assert answer.matched and phone in answer.text
