@@ -16,6 +16,7 @@ import logging
 import sys
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,7 +264,8 @@ class OfflineChat:
 
 
 def resolve_button(message: BotMessage, label_or_number: str | int) -> str:
-    """The label meant by a 1-based number or a label (exact, then ignoring spaces and case)."""
+    """The label meant by a 1-based number or a label: exact, then ignoring spaces and case, then
+    ignoring the symbols buttons start with (✅ 提交, ☐ 技术研发, ⬅️ 上一步) so typing 提交 works."""
     labels = message.labels
     if isinstance(label_or_number, int) or label_or_number.strip().isdigit():
         index = int(label_or_number) - 1
@@ -277,7 +279,17 @@ def resolve_button(message: BotMessage, label_or_number: str | int) -> str:
     for label in labels:
         if "".join(label.split()).casefold() == folded:
             return label
+    bare = _without_marks(folded)
+    if bare:
+        for label in labels:
+            if _without_marks("".join(label.split()).casefold()) == bare:
+                return label
     raise LookupError(f"no button {wanted!r}; buttons are {labels}")
+
+
+def _without_marks(label: str) -> str:
+    """Drop emoji and box symbols (categories So/Sk/Mn and variation selectors) from a label."""
+    return "".join(ch for ch in label if unicodedata.category(ch) not in ("So", "Sk", "Mn", "Cf"))
 
 
 # ------------------------------------------------------------------------------------- terminal

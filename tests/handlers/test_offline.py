@@ -22,7 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from handlers.fakeapi import FakeTelegram
-from handlers.offline import OfflineChat, run_terminal
+from handlers.offline import BotMessage, OfflineChat, resolve_button, run_terminal
 from tests.harness import buttons, documents, last_text, offline_chat, texts
 
 MENU = ReplyKeyboardMarkup([[KeyboardButton("问政策"), KeyboardButton("填报结对项目")]], resize_keyboard=True)
@@ -215,3 +215,24 @@ async def test_terminal_shows_messages_jobs_send_between_lines(tmp_path: Path) -
         await run_terminal(OfflineChat(None, factory), stdin, stdout, out_dir=tmp_path)
     closer.join()
     assert "好的，稍后提醒你。\n\n（新消息）\n提醒：本周五截止\n" in stdout.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("typed", "pressed"),
+    [
+        ("2", "✅ 提交"),
+        ("✅ 提交", "✅ 提交"),
+        ("提交", "✅ 提交"),
+        ("技术研发", "☐ 技术研发"),
+        ("上一步", "⬅️ 上一步"),
+    ],
+)
+def test_typed_labels_press_buttons_without_their_symbols(typed: str, pressed: str) -> None:
+    message = BotMessage(1, 1, "请核对", [["☐ 技术研发", "✅ 提交"], ["⬅️ 上一步"]], inline=True)
+    assert resolve_button(message, typed) == pressed
+
+
+def test_a_label_that_matches_no_button_is_not_guessed() -> None:
+    message = BotMessage(1, 1, "请核对", [["✅ 提交"]], inline=True)
+    with pytest.raises(LookupError):
+        resolve_button(message, "提")
