@@ -49,8 +49,16 @@ async def ask_prompt(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+async def my_id(update: Update, context: Context) -> None:
+    """/myid: the user's Telegram id, which the secretariat puts into ADMIN_IDS."""
+    user = update.effective_user
+    if user is not None:
+        await reply_with(update, context.bot, [Reply(f"您的 Telegram 用户 ID：{user.id}")])
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", show_help))
+    app.add_handler(CommandHandler("myid", my_id))
     app.add_handler(MessageHandler(filters.Text([texts.MENU_HELP]), show_help))
     app.add_handler(MessageHandler(filters.Text([texts.MENU_ASK]), ask_prompt))

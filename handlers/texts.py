@@ -38,6 +38,7 @@ HELP = (
     "/cancel 暂停当前填报，草稿会保存\n"
     "/leaderboard 本季度贡献度榜单\n"
     "/stop 退订提醒\n"
+    "/myid 查看您的 Telegram 用户 ID\n"
     "直接输入文字即可提问。每条回答都会注明政策出处；没有把握时我会如实告诉您，并提供秘书处电话。\n"
     "管理员命令：/broadcast 群发通知，/export 导出清单，/reload 重新加载政策数据。"
 )

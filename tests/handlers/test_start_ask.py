@@ -111,3 +111,8 @@ async def test_a_crashing_handler_tells_the_user_nothing_was_lost(
     async with offline_chat(with_bug, raise_errors=False) as chat:
         replies = await chat.send("/boom")
     assert last_text(replies) == texts.INTERNAL_ERROR
+
+
+async def test_myid_tells_the_user_their_telegram_id(chat: OfflineChat) -> None:
+    replies = await chat.send("/myid")
+    assert last_text(replies) == f"您的 Telegram 用户 ID：{chat.user_id}"
