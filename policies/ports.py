@@ -68,8 +68,13 @@ class Repository(Protocol):
 
     # broadcasts and reminders (the persisted outbox) ---------------------------------------------
     async def create_broadcast(
-        self, text: str, created_by: int, user_ids: Sequence[int] | None = None, *,
-        kind: str = "broadcast", dedupe_key: str | None = None,
+        self,
+        text: str,
+        created_by: int,
+        user_ids: Sequence[int] | None = None,
+        *,
+        kind: str = "broadcast",
+        dedupe_key: str | None = None,
     ) -> Broadcast | None:
         """Create the broadcast and one pending outbox row per recipient (default: every active
         subscriber) in one transaction. With `dedupe_key` already used, returns None (not twice)."""
