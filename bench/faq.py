@@ -33,6 +33,8 @@ from policies.matcher import Matcher  # noqa: E402
 from policies.models import FaqEntry, PolicyBase  # noqa: E402
 
 DEV_SET = ROOT.parent / "shared" / "faq_dev.yaml"
+# Written from the seed documents only; even positions tune, odd positions validate (never read).
+BLIND_SET = ROOT / "tests" / "policies" / "blind_questions.yaml"
 GOAL_ANSWERED = 0.95
 GOAL_P99_MS = 5.0
 GOAL_STARTUP_S = 2.0
@@ -174,6 +176,12 @@ def held_out_cases() -> tuple[list[Case], dt.date]:
     return [Case(q, tuple(tuple(g) for g in must), not must) for q, must in HELD_OUT], TODAY
 
 
+def blind_halves(path: Path = BLIND_SET) -> tuple[list[Case], list[Case]]:
+    """(tuning half, validation half) of the blind set: entries at even and at odd positions."""
+    cases = load_cases(path) if path.exists() else []
+    return cases[0::2], cases[1::2]
+
+
 def report(args: Any) -> bool:
     today = args.today
     base = load_policy_base(args.data)
@@ -182,9 +190,12 @@ def report(args: Any) -> bool:
     print(f"policy base: {len(base.faqs)} FAQ entries, {len(base.documents)} documents; today={today}")
     print(f"threshold: {matcher.threshold}")
     held_out, held_out_today = held_out_cases()
+    tuning, validation = blind_halves()
     for name, cases, day in (
         ("dev set", load_cases(args.dev) if args.dev.exists() else [], today),
         (f"held-out (today={held_out_today})", held_out, held_out_today),
+        (f"blind tuning half (today={held_out_today})", tuning, held_out_today),
+        (f"blind validation half (today={held_out_today})", validation, held_out_today),
     ):
         if not cases:
             print(f"{name}: not available")
@@ -192,13 +203,14 @@ def report(args: Any) -> bool:
         answered, declined, failures = evaluate(matcher, cases, day)
         n_ans = sum(not c.abstain for c in cases)
         n_abs = len(cases) - n_ans
-        goal = answered >= GOAL_ANSWERED and declined == 1.0
-        ok = ok and (goal or name != "dev set")
-        print(
-            f"{name}: answered {answered:.1%} of {n_ans} (goal >= {GOAL_ANSWERED:.0%}), "
-            f"declined {declined:.1%} of {n_abs} (goal 100%) -> {'OK' if goal else 'MISSED'}"
-        )
-        if args.failures:
+        figures = f"{name}: answered {answered:.1%} of {n_ans}, declined {declined:.1%} of {n_abs}"
+        if name.startswith("blind"):
+            print(f"{figures} (tracked; floors in tests/policies/test_faq_dev.py)")
+        else:
+            goal = answered >= GOAL_ANSWERED and declined == 1.0
+            ok = ok and (goal or name != "dev set")
+            print(f"{figures} (goal >= {GOAL_ANSWERED:.0%} answered, 100% declined) -> {_verdict(goal)}")
+        if args.failures and "validation" not in name:  # the validation half is never read
             for case in failures:
                 a = matcher.answer(case.question, day)
                 top = a.entry.id if a.entry else (a.alternatives[0].id if a.alternatives else "-")

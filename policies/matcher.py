@@ -6,7 +6,9 @@ construction. A question is scored against every entry by two signals:
 * coverage: IDF-weighted character bigrams of the question found in the entry's phrasings
   (how much of the question the entry explains, and how much of its best phrasing was asked);
 * fuzzy: rapidfuzz similarity of the normalised question to the entry's best phrasing, which
-  tolerates typos and reordering.
+  tolerates typos and reordering;
+* missing: the share of the question's words that the entry (phrasings, answer, citation) never
+  uses, which pulls down an entry that only shares a generic tail with the question.
 
 Below `THRESHOLD` the bot does not guess: it says it has no exact answer, offers the closest
 topics and the secretariat's phone. Deadline and cycle-week entries are answered with dates
@@ -41,11 +43,18 @@ MIN_ALTERNATIVE_SCORE = 20.0
 # bigrams are formed, so "怎么申请" does not yield the junk bigram "么申".
 _QUESTION_WORDS_RE = re.compile(
     "怎么样|怎么|怎样|什么|多少|哪里|哪儿|哪些|哪个|哪家|如何|是否|能否|是不是|能不能|有没有|可不可以|可以"
+    "|行不行|算不算|要不要|用不用|好不好|对不对"
     "|啥|咋|吗|哪|几|的|了"
 )
 # Bigrams too common in this domain to tell topics apart.
 GENERIC_TOKENS = frozenset("企业 公司 我们 一个 需要 要求 规定 政策 办理 这个".split())
 GENERIC_WEIGHT = 0.25
+# Function characters ("是", "们", "要", ...): a bigram unknown to the whole base that contains one
+# is almost always a word-boundary artefact ("们是", "候要" of "我们是", "时候要"), not a topic the
+# base lacks; it weighs like a generic token so long chatty questions are not diluted by it.
+FUNCTION_CHARS = frozenset(
+    "的是在了我你他她它们这那个要去想该就也都还和与及或把被给让从向为以里么呢吧啊呀哈有没不得地着过会能可应请一"
+)
 
 # Weights of the signals in `combine` (sum to 1), calibrated with bench/faq.py: the question's
 # coverage and the character-level similarity carry most; keyword hits add a fixed bonus.
@@ -54,7 +63,14 @@ W_PCOV = 0.1
 W_ACOV = 0.1
 W_RATIO = 0.4
 KEYWORD_BONUS = 10.0
+# Penalty (score points) for a question whose content lies wholly outside the entry: the share of
+# its content characters in runs of two or more that no bigram of the entry covers ("专利" of
+# "专利申请流程" against an innovation-consortium procedure: the fuzzy ratio alone would pass it).
+# Single characters are mostly typos ("结队") and are not counted.
+MISSING_PENALTY = 20.0
 SHORTLIST = 20
+# Floor of a question's total token weight, in units of an unknown token's weight.
+MIN_QUESTION_WEIGHT = 1.5
 # Bonus (score points) for an entry of the kind the question's wording asks for.
 INTENT_BONUS = 12.0
 
@@ -63,6 +79,7 @@ _DEADLINE_RE = re.compile(
 )
 _WEEK_RE = re.compile(r"第几周|哪周|哪一周|什么时候|何时|几月|哪天|日期|时间")
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_CJK_RUN_RE = re.compile(r"[^a-z0-9\s]+")
 _WEEK_NUM_RE = re.compile(r"第([1-6一二三四五六])周")
 # "2025年第二季度", "今年三季度", "2025q2"; not the "一季度" of "每一季度".
 _QUARTER_RE = re.compile(r"(?:(\d{4})年?|(今年|明年|去年))?(?<!每)第?([1-4一二三四])季度|(\d{4})q([1-4])")
@@ -111,12 +128,13 @@ class Features:
     acov: float  # like qcov, counting the answer text too
     ratio: float  # best rapidfuzz ratio against a phrasing (typos, word order)
     keyword: bool  # a keyword of the entry occurs in the question
+    missing: float = 0.0  # share of the question's content characters in words the entry never uses
 
 
 def combine(f: Features) -> float:
     """One score 0..100 from the signals; weights calibrated with bench/faq.py."""
     score = 100.0 * (W_QCOV * f.qcov + W_PCOV * f.pcov + W_ACOV * f.acov + W_RATIO * f.ratio)
-    return score + (KEYWORD_BONUS if f.keyword else 0.0)
+    return score + (KEYWORD_BONUS if f.keyword else 0.0) - MISSING_PENALTY * f.missing
 
 
 @dataclass(frozen=True)
@@ -151,7 +169,9 @@ class Matcher:
             for keyword in self._keywords[i]:
                 bag.update(terms(keyword))
             bags.append(frozenset(bag))
-            answer_bags.append(frozenset(bag.union(terms(clean(entry.answer, limit=None)))))
+            # The citation line is part of what the user reads: "一体改革文件里…" names the source.
+            said = f"{entry.answer} {base.citation(entry.source, entry.clause)}"
+            answer_bags.append(frozenset(bag.union(terms(clean(said, limit=None)))))
         self._bags, self._answer_bags = bags, answer_bags
         # Everything an entry says, normalised: a question naming an office the entry never mentions
         # is about another office, however similar its wording (人社局电话 vs 科技局电话).
@@ -165,9 +185,10 @@ class Matcher:
         n = max(len(self.entries), 1)
         self._unknown_weight = math.log(1 + n)
         self._idf = {token: self._weigh(token, math.log(1 + n / count)) for token, count in df.items()}
-        # Inverted index over the phrasing bags, without generic tokens (their lists are long).
+        # Inverted index over everything an entry says (a fact may be asked in the answer's own
+        # words), without generic tokens (their lists are long).
         self._postings: dict[str, list[int]] = defaultdict(list)
-        for i, phrased in enumerate(bags):
+        for i, phrased in enumerate(answer_bags):
             for token in phrased:
                 if token not in GENERIC_TOKENS:
                     self._postings[token].append(i)
@@ -187,7 +208,8 @@ class Matcher:
     def _token_weight(self, token: str) -> float:
         weight = self._idf.get(token)
         if weight is None:
-            weight = self._unknown_weight * (GENERIC_WEIGHT if token in GENERIC_TOKENS else 1.0)
+            artefact = token in GENERIC_TOKENS or not FUNCTION_CHARS.isdisjoint(token)
+            weight = self._unknown_weight * (GENERIC_WEIGHT if artefact else 1.0)
         return weight
 
     # --- scoring -------------------------------------------------------------------------------
@@ -195,8 +217,10 @@ class Matcher:
     def features(self, norm: str) -> dict[int, Features]:
         """Signals for the entries worth scoring (a shortlist), keyed by entry index."""
         qtokens = frozenset(terms(norm))
+        runs = content_runs(norm)
         weights = {t: self._token_weight(t) for t in qtokens}
-        qtotal = sum(weights.values()) or 1.0
+        # A question of only a few light tokens ("你是谁") must not look fully covered by them.
+        qtotal = max(sum(weights.values()), MIN_QUESTION_WEIGHT * self._unknown_weight)
         # Shortlist 1: entries sharing a specific token, ranked by the weight they share.
         shared: dict[int, float] = defaultdict(float)
         for token in qtokens:
@@ -222,7 +246,8 @@ class Matcher:
             if best_ratio is None:
                 best_ratio = max(fuzz.ratio(norm, p.text) for p in self._phrasings_of[i])
             keyword = any(k in norm for k in self._keywords[i])
-            out[i] = Features(qcov, pcov, acov, best_ratio / 100, keyword)
+            missing = _missing_share(runs, self._answer_bags[i])
+            out[i] = Features(qcov, pcov, acov, best_ratio / 100, keyword, missing)
         return out
 
     def scores(self, question: str) -> list[tuple[float, int]]:
@@ -372,6 +397,35 @@ class Matcher:
         if now is not None:
             lines.append(f"今天（{cycle.format_date(today)}）是{_quarter_label(now[0], today)}第{now[1]}周。")
         return "\n".join(lines)
+
+
+def content_runs(norm: str) -> list[str]:
+    """The Chinese runs of a normalised question once question words are cut out."""
+    return [run for run in _CJK_RUN_RE.findall(_QUESTION_WORDS_RE.sub(" ", norm)) if len(run) >= 2]
+
+
+def _missing_share(runs: list[str], bag: frozenset[str]) -> float:
+    """Share of the runs' content characters lying in stretches of >= 2 that `bag` never covers."""
+    total = missing = 0
+    for run in runs:
+        covered = [False] * len(run)
+        for k in range(len(run) - 1):
+            if run[k : k + 2] in bag:
+                covered[k] = covered[k + 1] = True
+        stretch = 0
+        for ch, hit in zip(run, covered, strict=True):
+            if ch in FUNCTION_CHARS:
+                missing += stretch if stretch >= 2 else 0
+                stretch = 0
+                continue
+            total += 1
+            if hit:
+                missing += stretch if stretch >= 2 else 0
+                stretch = 0
+            else:
+                stretch += 1
+        missing += stretch if stretch >= 2 else 0
+    return missing / total if total else 0.0
 
 
 def terms(norm: str) -> list[str]:

@@ -17,6 +17,9 @@ from policies.loader import DEFAULT_DATA_DIR, load_policy_base
 from policies.matcher import Matcher
 
 DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "faq_dev.yaml"
+# Written from the seed documents only. Even positions were used to fix data and matcher; odd
+# positions were only ever measured in aggregate (validation: 85.5 % answered, 85 % declined).
+BLIND_SET = Path(__file__).resolve().parent / "blind_questions.yaml"
 TODAY = dt.date(2026, 10, 5)
 
 # (question, must groups); no groups = out of scope, must be declined.
@@ -185,3 +188,29 @@ def test_held_out_answerable_mostly_answered(matcher: Matcher) -> None:
     failures = [q for q, must in cases if not passes(matcher, q, must, False)]
     # Unseen phrasings: a higher bar than chance, lower than the dev set's 95 %.
     assert len(failures) <= 0.1 * len(cases), failures
+
+
+def _blind_rates(matcher: Matcher, half: int) -> tuple[float, float, list[str]]:
+    """(answered share, declined share, failing questions) of one half of the blind set."""
+    cases = yaml.safe_load(BLIND_SET.read_text(encoding="utf-8"))[half::2]
+    answerable = [c for c in cases if not c.get("abstain")]
+    abstain = [c for c in cases if c.get("abstain")]
+    failing = [
+        c["q"] for c in cases if not passes(matcher, c["q"], c.get("must", []), bool(c.get("abstain")))
+    ]
+    answered = 1 - sum(q in failing for q in (c["q"] for c in answerable)) / len(answerable)
+    declined = 1 - sum(q in failing for q in (c["q"] for c in abstain)) / len(abstain)
+    return answered, declined, failing
+
+
+def test_blind_tuning_half(matcher: Matcher) -> None:
+    answered, declined, failing = _blind_rates(matcher, 0)
+    # Measured 96.4 % / 95 %.
+    assert answered >= 0.92 and declined >= 0.90, failing
+
+
+def test_blind_validation_half(matcher: Matcher) -> None:
+    answered, declined, _ = _blind_rates(matcher, 1)
+    # Measured 85.5 % / 85 %; the questions are not printed, so nobody tunes on them by accident.
+    assert answered >= 0.80, f"answered {answered:.1%}"
+    assert declined >= 0.80, f"declined {declined:.1%}"

@@ -218,7 +218,6 @@ def test_empty_base_declines() -> None:
     assert "13210876217" in answer.text
 
 
-
 @pytest.fixture(scope="module")
 def real() -> Matcher:
     """The matcher over the shipped policy data."""
@@ -243,3 +242,25 @@ def test_another_offices_phone_is_declined_not_answered_with_ours(real: Matcher,
 def test_the_offices_we_know_are_still_answered(real: Matcher, question: str, phone: str) -> None:
     answer = ask(real, question)
     assert answer.matched and phone in answer.text
+
+
+@pytest.mark.parametrize("question", ["专利申请流程", "博士后工作站申报条件", "技术合同登记流程", "你是谁"])
+def test_a_question_about_something_the_entry_never_mentions_is_declined(
+    real: Matcher, question: str
+) -> None:
+    # Each shares a generic tail or a topic word with an entry ("申请流程", "工作站", "技术合同"),
+    # but its own subject (专利, 申报条件, 登记流程) appears nowhere in that entry.
+    assert not ask(real, question).matched
+
+
+@pytest.mark.parametrize(
+    ("question", "must"),
+    [
+        ("企业技术骨干可以去高校当什么", "产业教授"),  # asked in the answer's own words
+        ("新区的研发贷是什么", "研发贷"),  # a product named only in an answer
+        ("我们是一家企业想知道清单截止了还能补交吗", "延长"),  # chatty: boundary bigrams do not dilute
+    ],
+)
+def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, must: str) -> None:
+    answer = ask(real, question)
+    assert answer.matched and must in answer.text
