@@ -5,6 +5,7 @@ Also `broadcast_cli` behind `python bot.py broadcast TEXT` / `--resume`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sys
@@ -146,7 +147,7 @@ async def stop(update: Update, context: Context) -> None:
 @admin_only
 async def reload(update: Update, context: Context) -> None:
     """/reload: re-read the policy YAML; bad data keeps the old data and says why."""
-    _ok, message = services(context).policies.reload()
+    _ok, message = await asyncio.to_thread(services(context).policies.reload)  # YAML parsing off the loop
     await reply_with(update, context.bot, [Reply(message)])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +75,20 @@ async def test_admin_may_reload_and_export(repo: Repository, policies: PolicySto
         assert NO_PERMISSION not in last_text(replies)
         replies = await chat.send("/export")
         assert NO_PERMISSION not in last_text(replies) and replies[-1].buttons
+
+
+async def test_reload_with_broken_yaml_keeps_answering_from_the_old_data(
+    repo: Repository, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(Settings().policy_dir, data)
+    store = PolicyStore(data)
+    store.load()
+    async with offline_chat(factory(repo, store), user_id=ADMIN) as chat:
+        faq = data / "faq_union.yaml"
+        faq.write_text(faq.read_text(encoding="utf-8").replace("answer:", "answr:", 1), encoding="utf-8")
+        replies = await chat.send("/reload")
+        assert last_text(replies).startswith("重新加载失败，继续使用原数据：")
+        assert "faq_union.yaml" in last_text(replies)
+        replies = await chat.send("创新联合体备案有效期多久？")
+        assert "3年" in last_text(replies)
