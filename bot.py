@@ -222,6 +222,8 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(settings: Settings) -> int:
     """Run against Telegram until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+    from telegram.error import InvalidToken, NetworkError
+
     from handlers.app import build_application
     from handlers.broadcast import resume_unfinished
     from handlers.ratelimit import PacedRateLimiter
@@ -234,6 +236,12 @@ async def _run(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise _StartupError("Telegram 拒绝了 TELEGRAM_BOT_TOKEN：请核对 @BotFather 提供的令牌。") from None
+        except NetworkError as exc:
+            raise _StartupError(f"无法连接 Telegram Bot API（{settings.base_url}）：{exc}") from None
         async with app:
             await app.start()
             assert app.updater is not None
