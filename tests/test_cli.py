@@ -70,3 +70,23 @@ def test_check_validates_the_shipped_data() -> None:
     result = run_bot("check")
     assert result.returncode == 0, result.stderr
     assert "校验通过" in result.stdout
+
+
+def test_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
+    result = run_bot(
+        "run",
+        env={
+            "TELEGRAM_BOT_TOKEN": "123:abc",
+            "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",  # nothing listens on the discard port
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        },
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("无法连接 Telegram Bot API")
+
+
+def test_malformed_setting_names_the_key() -> None:
+    result = run_bot("ask", "你好", env={"ADMIN_IDS": "秘书处"})
+    assert result.returncode == 2
+    assert "ADMIN_IDS" in result.stderr and "Traceback" not in result.stderr
