@@ -11,13 +11,14 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Mes
 from handlers import texts
 from handlers.render import TELEGRAM_TEXT_LIMIT, reply_with
 from handlers.services import services
+from policies.matcher import Answer
 from policies.replies import Button, Reply
 
 logger = logging.getLogger(__name__)
 Context = CallbackContext[Any, Any, Any, Any]
 
 
-def answer_reply(answer: Any) -> Reply:
+def answer_reply(answer: Answer) -> Reply:
     """The matcher's answer, with the closest topics as buttons when it declined."""
     if answer.matched:
         return Reply(answer.text)
