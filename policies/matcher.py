@@ -32,12 +32,13 @@ from policies.normalize import clean, normalize, tokens
 
 logger = logging.getLogger(__name__)
 
-# Calibrated on /work/shared/faq_dev.yaml and the held-out questions in tests (see bench/faq.py).
-THRESHOLD = 48.0
+# Calibrated on /work/shared/faq_dev.yaml, the held-out questions in tests and the blind sets
+# (tests/policies/blind_questions*.yaml; set 3 is never used for tuning), see bench/faq.py.
+THRESHOLD = 46.0
 ALTERNATIVES = 3
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
-MIN_ALTERNATIVE_SCORE = 20.0
+MIN_ALTERNATIVE_SCORE = 15.0
 
 # Question words say what kind of answer is wanted, not which topic; they are cut out before
 # bigrams are formed, so "怎么申请" does not yield the junk bigram "么申".
@@ -67,7 +68,7 @@ KEYWORD_BONUS = 10.0
 # its content characters in runs of two or more that no bigram of the entry covers ("专利" of
 # "专利申请流程" against an innovation-consortium procedure: the fuzzy ratio alone would pass it).
 # Single characters are mostly typos ("结队") and are not counted.
-MISSING_PENALTY = 20.0
+MISSING_PENALTY = 25.0
 SHORTLIST = 20
 # Floor of a question's total token weight, in units of an unknown token's weight.
 MIN_QUESTION_WEIGHT = 1.5
@@ -95,15 +96,37 @@ _RELATIVE_QUARTER = (
 
 # An office the question names ("人社局", "税务局", "科技厅"): two characters before the suffix are
 # enough to tell offices apart ("社局" vs "技局") and survive prefixes such as 市/区/省.
-_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|银行|法院|医院|派出所)")
+_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所)")
+# "哪个厅", "什么局", "各局": asking which office, not naming one.
+_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的")
 
 
-def named_offices(norm: str) -> list[str]:
-    """Offices named in a normalised question, e.g. ['社局'] for '人社局电话'."""
-    return [
-        m.group(1)[-1] + m.group(2) if m.group(2) in ("局", "厅") else m.group(0)
-        for m in _OFFICE_RE.finditer(norm)
-    ]
+def named_offices(text: str) -> list[str]:
+    """Offices a cleaned question names, e.g. ['社局'] for '人社局电话' (two characters before 局/厅
+    tell offices apart and survive prefixes such as 市/区/省); '哪个厅负责' names none."""
+    found = []
+    for m in _OFFICE_RE.finditer(text):
+        prefix, suffix = m.group(1), m.group(2)
+        if prefix[-1] in _NOT_A_NAME:
+            continue
+        found.append(prefix[-1] + suffix if suffix in ("局", "厅") else m.group(0))
+    return found
+
+
+# What a question asks for, and what an answer must contain to give it. A question asking for an
+# amount is not answered by an entry that states none (鲁科贷最多贷多少钱 vs 鲁科贷's description),
+# nor a question about an address or opening hours by an entry that gives neither.
+_ASKS_AMOUNT = re.compile(r"多少钱|多少万|多少元|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少")
+_HAS_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?万")
+_ASKS_PLACE_OR_HOURS = re.compile(r"地址|在哪办公|办公地点|几点上班|几点下班|上班时间|办公时间|工作时间")
+_HAS_PLACE_OR_HOURS = re.compile(r"地址|网址|https?:|路\d|号楼|室|办公时间|工作时间|\d+[:：]\d+")
+
+
+def asks_what_entry_lacks(question: str, answer: str) -> bool:
+    """True when the question wants an amount, address or hours that the answer does not state."""
+    if _ASKS_AMOUNT.search(question) and not _HAS_AMOUNT.search(answer):
+        return True
+    return bool(_ASKS_PLACE_OR_HOURS.search(question) and not _HAS_PLACE_OR_HOURS.search(answer))
 
 
 @dataclass(frozen=True)
@@ -303,7 +326,7 @@ class Matcher:
         """The answer to `question` on `today`, or an honest decline below the threshold."""
         ranked = self.scores(question)
         confident = ranked and ranked[0][0] >= self.threshold
-        if confident and self._names_only_known_offices(question, ranked[0][1]):
+        if confident and self._answers_what_is_asked(question, ranked[0][1]):
             score, best = ranked[0]
             entry = self.entries[best]
             others = tuple(self.entries[i] for _, i in ranked[1 : 1 + ALTERNATIVES])
@@ -312,9 +335,13 @@ class Matcher:
         score = ranked[0][0] if ranked else 0.0
         return Answer(question, False, None, self._decline_text(alternatives), "", score, alternatives)
 
-    def _names_only_known_offices(self, question: str, index: int) -> bool:
-        text = self._texts[index]
-        return all(office in text for office in named_offices(normalize(question)))
+    def _answers_what_is_asked(self, question: str, index: int) -> bool:
+        """Guards on top of the score: the best entry must mention every office the question names
+        and state the kind of fact (amount, address, hours) the question asks for."""
+        asked = clean(question)
+        if not all(office in self._texts[index] for office in named_offices(asked)):
+            return False
+        return not asks_what_entry_lacks(asked, self.entries[index].answer)
 
     def answer_entry(self, faq_id: str, today: dt.date, question: str = "") -> Answer | None:
         """The answer of one topic (a topic button was pressed), None if the id is unknown."""

@@ -264,3 +264,31 @@ def test_a_question_about_something_the_entry_never_mentions_is_declined(
 def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, must: str) -> None:
     answer = ask(real, question)
     assert answer.matched and must in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "省级中试示范基地每年具体奖补多少钱",
+        "高校理事会秘书处办公地址在哪 几点上班",
+        "莱西市科协的联系电话是多少",
+    ],
+)
+def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: str) -> None:
+    assert not ask(real, question).matched
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("科技成果转化贷款贴息最多多少钱", "50万"),
+        ("古镇口平台地址", "qddxcyqgx"),
+        ("卓越工程师学院是哪个厅负责", "教育厅"),
+        ("省级中试示范基地的奖补标准是怎样的", "一定资金"),
+    ],
+)
+def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
+    real: Matcher, question: str, fact: str
+) -> None:
+    answer = ask(real, question)
+    assert answer.matched and fact in answer.text
