@@ -119,13 +119,28 @@ def clean(text: str, limit: int | None = MAX_INPUT_CHARS) -> str:
     return to_simplified(text).lower()
 
 
+# How people shorten or mistype the programme's terms, mapped to the documents' wording. Applied to
+# questions and phrasings alike, so an entry is found whichever form either side uses.
+DOMAIN_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("结队", "结对"),
+    ("连合体", "联合体"),
+    ("联和体", "联合体"),
+    ("鲁科袋", "鲁科贷"),
+    ("帖息", "贴息"),
+    ("石大", "石油大学"),
+    ("山科大", "山东科技大学"),
+)
+_VARIANT_RE = re.compile("|".join(re.escape(a) for a, _ in DOMAIN_VARIANTS))
+_VARIANTS = dict(DOMAIN_VARIANTS)
+
+
 def normalize(text: str) -> str:
-    """The canonical form used for matching: `clean` plus filler words removed.
+    """The canonical form used for matching: `clean`, domain variants unified, filler words removed.
 
     Keeps digits (they carry meaning: 2025, 53个, 40%) and never returns more than
     MAX_INPUT_CHARS characters.
     """
-    cleaned = clean(text)
+    cleaned = _VARIANT_RE.sub(lambda m: _VARIANTS[m.group(0)], clean(text))[:MAX_INPUT_CHARS]
     stripped = _FILLER_RE.sub("", cleaned)
     # A message made only of filler ("你好呀") keeps its words so it still says something.
     return stripped or cleaned

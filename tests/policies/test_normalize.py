@@ -60,3 +60,16 @@ def test_tokens_bigrams_and_ascii_runs() -> None:
     assert tokens("2025q2截止") == ["2025q2", "截止"]
     assert tokens("a家") == ["a", "家"]
     assert tokenize("") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("结队共建", "结对共建"),
+        ("创新连合体", "创新联合体"),
+        ("鲁科袋", "鲁科贷"),
+        ("跟石大合作", "跟石油大学合作"),
+    ],
+)
+def test_common_abbreviations_and_typos_read_as_the_documents_wording(typed: str, meant: str) -> None:
+    assert normalize(typed) == normalize(meant)
