@@ -39,6 +39,7 @@ from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
 from storage.db import WRITE_OPTION
 from storage.errors import InvalidValue, NotFound
+from storage.identities import IdentityStoreMixin
 from storage.tables import (
     OUTBOX_STATUSES,
     AuditRow,
@@ -209,7 +210,7 @@ def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[in
         yield items[start : start + size]
 
 
-class SqlRepository:
+class SqlRepository(IdentityStoreMixin):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
     def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:

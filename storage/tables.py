@@ -193,3 +193,40 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     allowed: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+_BIG_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+
+class UserRow(Base):
+    """One internal user, whichever channels they come from (see `IdentityRow`)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+
+
+class IdentityRow(Base):
+    """(channel, external id) -> internal user: a Telegram account, a web session, a terminal id."""
+
+    __tablename__ = "identities"
+    __table_args__ = (Index(None, "user_id"),)
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime]
+
+
+class ChatMessageRow(Base):
+    """The web chat's history: every message of a user's conversation, so a reload loses nothing."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index(None, "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]

@@ -1,0 +1,103 @@
+"""Who a user is across channels, and the web chat's stored messages.
+
+A mixin of `SqlRepository` (it uses the repository's sessions), kept apart because it is the part
+every channel adapter needs and nothing else does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.tables import ChatMessageRow, IdentityRow, UserRow
+
+HISTORY_PAGE = 200
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class IdentityStoreMixin:
+    """`resolve_user`, `link_identity`, `append_messages`, `messages_after` for SqlRepository."""
+
+    _read: async_sessionmaker[AsyncSession]
+
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        raise NotImplementedError  # provided by SqlRepository
+
+    async def resolve_user(self, channel: str, external_id: str, name: str = "") -> int:
+        """The internal user id of (channel, external id), created on first sight. Safe under races:
+        two workers creating the same identity end with one user."""
+        found = await self.find_user(channel, external_id)
+        if found is not None:
+            return found
+        try:
+            async with self._transaction() as s:
+                user_id = (
+                    await s.execute(insert(UserRow).values(name=name[:200], created_at=_now()).returning(UserRow.id))
+                ).scalar_one()
+                await s.execute(
+                    insert(IdentityRow).values(
+                        channel=channel, external_id=external_id, user_id=user_id, created_at=_now()
+                    )
+                )
+            return int(user_id)
+        except IntegrityError:
+            again = await self.find_user(channel, external_id)
+            if again is None:
+                raise
+            return again
+
+    async def find_user(self, channel: str, external_id: str) -> int | None:
+        stmt = select(IdentityRow.user_id).where(
+            IdentityRow.channel == channel, IdentityRow.external_id == external_id
+        )
+        async with self._read() as s:
+            value = (await s.execute(stmt)).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    async def identities_of(self, user_id: int) -> list[tuple[str, str]]:
+        stmt = select(IdentityRow.channel, IdentityRow.external_id).where(IdentityRow.user_id == user_id)
+        async with self._read() as s:
+            return [(c, e) for c, e in (await s.execute(stmt)).all()]
+
+    async def append_messages(self, user_id: int, payloads: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Store messages of a user's web conversation in order; returns their ids (increasing)."""
+        ids: list[int] = []
+        async with self._transaction() as s:
+            for payload in payloads:
+                row = ChatMessageRow(user_id=user_id, payload=dict(payload), created_at=_now())
+                s.add(row)
+                await s.flush()
+                ids.append(int(row.id))
+        return ids
+
+    async def messages_after(
+        self, user_id: int, after: int = 0, limit: int = HISTORY_PAGE
+    ) -> list[tuple[int, dict[str, Any], dt.datetime]]:
+        """This user's messages with id > `after`, oldest first; nobody else's."""
+        stmt = (
+            select(ChatMessageRow.id, ChatMessageRow.payload, ChatMessageRow.created_at)
+            .where(ChatMessageRow.user_id == user_id, ChatMessageRow.id > after)
+            .order_by(ChatMessageRow.id)
+            .limit(limit)
+        )
+        async with self._read() as s:
+            return [(int(i), dict(p), at) for i, p, at in (await s.execute(stmt)).all()]
+
+    async def last_message_id(self, user_id: int) -> int:
+        stmt = select(ChatMessageRow.id).where(ChatMessageRow.user_id == user_id).order_by(
+            ChatMessageRow.id.desc()
+        ).limit(1)
+        async with self._read() as s:
+            value = (await s.execute(stmt)).scalar_one_or_none()
+        return 0 if value is None else int(value)
+
+
