@@ -115,7 +115,7 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
     if command == "export":
         return await _export(args, settings)
     if command == "broadcast":
-        from handlers.admin import broadcast_cli
+        from handlers.telegram.cli import broadcast_cli
 
         if not args.text and not args.resume:
             print("用法：python bot.py broadcast 文本  或  python bot.py broadcast --resume", file=sys.stderr)
@@ -204,18 +204,12 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.app import build_application
-    from handlers.fakeapi.core import FakeTelegram
-    from handlers.offline import OfflineChat, run_terminal
+    from handlers.terminal import TerminalChat, run_terminal
 
     svc = await _open_services(settings)
-    fake = FakeTelegram()
-    chat = OfflineChat(fake, lambda request: build_application(svc, request=request))
     try:
-        await chat.start()
-        await run_terminal(chat, sys.stdin, sys.stdout, user_id=args.user_id, name=args.name)
+        await run_terminal(TerminalChat(svc, user_id=args.user_id, name=args.name), sys.stdin, sys.stdout)
     finally:
-        await chat.stop()
         await svc.repo.close()
     return 0
 
@@ -224,9 +218,9 @@ async def _run(settings: Settings) -> int:
     """Run against Telegram until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
     from telegram.error import InvalidToken, NetworkError
 
-    from handlers.app import build_application
-    from handlers.broadcast import resume_unfinished
-    from handlers.ratelimit import PacedRateLimiter
+    from handlers.telegram.app import build_application
+    from handlers.telegram.broadcast import resume_unfinished
+    from handlers.telegram.ratelimit import PacedRateLimiter
 
     svc = await _open_services(settings)
     app = build_application(svc, rate_limiter=PacedRateLimiter())

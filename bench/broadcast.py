@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.admin import cli_bot
-from handlers.broadcast import OutboxSender, text_progress
-from handlers.fakeapi.server import ServerProcess
+from handlers.telegram.cli import cli_bot
+from handlers.telegram.broadcast import OutboxSender, text_progress
+from tests.fakeapi.server import ServerProcess
 from policies.settings import Settings
 from storage import open_repository
 

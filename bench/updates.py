@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stdnum.cn import uscc
 
-from handlers.app import build_application
-from handlers.offline import BotMessage, OfflineChat
+from handlers.telegram.app import build_application
+from tests.offline import BotMessage, OfflineChat
 from handlers.services import Services
 from policies.settings import Settings
 from policies.store import PolicyStore

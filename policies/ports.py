@@ -6,6 +6,7 @@ Every method commits before it returns, so a crash loses at most the call in fli
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -100,3 +101,23 @@ class Repository(Protocol):
 
     # audit ----------------------------------------------------------------------------------------
     async def audit(self, user_id: int, action: str, allowed: bool, detail: str = "") -> None: ...
+
+
+class Identities(Protocol):
+    """Who is who across channels, and the web chat's stored history (`storage.identities`)."""
+
+    async def resolve_user(self, channel: str, external_id: str, name: str = "") -> int:
+        """The internal user id of (channel, external id), created on first sight."""
+        ...
+
+    async def find_user(self, channel: str, external_id: str) -> int | None: ...
+    async def identities_of(self, user_id: int) -> list[tuple[str, str]]: ...
+    async def append_messages(self, user_id: int, payloads: Sequence[Mapping[str, Any]]) -> list[int]: ...
+    async def messages_after(
+        self, user_id: int, after: int = 0, limit: int = 200
+    ) -> list[tuple[int, dict[str, Any], dt.datetime]]: ...
+    async def last_message_id(self, user_id: int) -> int: ...
+
+
+class Store(Repository, Identities, Protocol):
+    """Everything a channel adapter needs from storage."""

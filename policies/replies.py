@@ -19,13 +19,32 @@ class Button:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file to hand to the user (an export): its Chinese file name and its bytes."""
+
+    name: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One bot message: text plus rows of buttons."""
+    """One bot message: text plus rows of buttons, optionally a file (the text is its caption)."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
     # True: buttons form a persistent reply keyboard (the main menu); False: inline buttons.
     keyboard: bool = False
+    # True: this replaces the message whose button was pressed (a multi-select toggle, a preview
+    # turned into "sending"); channels that cannot edit simply show it as a new message.
+    edit: bool = False
+    file: OutgoingFile | None = None
+    # True: a short refusal that channels with pop-ups (Telegram's callback alert) show as one.
+    alert: bool = False
 
 
 def rows(*buttons: Button, width: int = 2) -> tuple[tuple[Button, ...], ...]:

@@ -219,3 +219,8 @@ def validate_multi(
     if not picked:
         raise ValidationError(f"请至少选择一项{label}。")
     return picked
+
+
+def clean_input(text: str) -> str:
+    """Placeholder until the input-cleaning work lands: strip NUL/control characters and whitespace."""
+    return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()

@@ -41,7 +41,9 @@ class IdentityStoreMixin:
         try:
             async with self._transaction() as s:
                 user_id = (
-                    await s.execute(insert(UserRow).values(name=name[:200], created_at=_now()).returning(UserRow.id))
+                    await s.execute(
+                        insert(UserRow).values(name=name[:200], created_at=_now()).returning(UserRow.id)
+                    )
                 ).scalar_one()
                 await s.execute(
                     insert(IdentityRow).values(
@@ -93,11 +95,12 @@ class IdentityStoreMixin:
             return [(int(i), dict(p), at) for i, p, at in (await s.execute(stmt)).all()]
 
     async def last_message_id(self, user_id: int) -> int:
-        stmt = select(ChatMessageRow.id).where(ChatMessageRow.user_id == user_id).order_by(
-            ChatMessageRow.id.desc()
-        ).limit(1)
+        stmt = (
+            select(ChatMessageRow.id)
+            .where(ChatMessageRow.user_id == user_id)
+            .order_by(ChatMessageRow.id.desc())
+            .limit(1)
+        )
         async with self._read() as s:
             value = (await s.execute(stmt)).scalar_one_or_none()
         return 0 if value is None else int(value)
-
-

@@ -18,8 +18,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from handlers.fakeapi.core import FakeTelegram
-from handlers.offline import DEFAULT_NAME, DEFAULT_USER_ID, AppFactory, BotMessage, OfflineChat
+from telegram.request import BaseRequest
+
+from handlers.services import Services
+from handlers.telegram.app import App, build_application
+from policies.ports import Store
+from policies.settings import Settings
+from policies.store import PolicyStore
+from tests.fakeapi.core import FakeTelegram
+from tests.offline import DEFAULT_NAME, DEFAULT_USER_ID, AppFactory, BotMessage, OfflineChat
 
 Seen = OfflineChat | Sequence[BotMessage]
 
@@ -76,3 +83,33 @@ def buttons(seen: Seen) -> list[str]:
 
 def documents(seen: Seen) -> list[BotMessage]:
     return [m for m in _messages(seen) if m.document is not None]
+
+
+_POLICIES: list[PolicyStore] = []
+
+
+def policy_store() -> PolicyStore:
+    """The packaged policy data, loaded once per test session."""
+    if not _POLICIES:
+        store = PolicyStore(Settings().policy_dir)
+        store.load()
+        _POLICIES.append(store)
+    return _POLICIES[0]
+
+
+def wired_app(repo: Store, settings: Settings, policies: PolicyStore | None = None) -> AppFactory:
+    """A factory of the fully wired Telegram Application, exactly as bot.py builds it (every handler),
+    minus the daily reminder job (tests drive reminders explicitly)."""
+    svc = Services(settings=settings, repo=repo, policies=policies or policy_store())
+
+    def build(request: BaseRequest) -> App:
+        return build_application(svc, request=request, schedule_reminders=False)
+
+    return build
+
+
+async def internal_id(repo: Store, telegram_id: int) -> int:
+    """The internal user id behind a Telegram user the test talked as."""
+    found = await repo.find_user("telegram", str(telegram_id))
+    assert found is not None, f"Telegram user {telegram_id} never reached the bot"
+    return found

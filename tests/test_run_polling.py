@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.fakeapi.server import FakeBotApiServer
+from tests.fakeapi.server import FakeBotApiServer
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = 4242

@@ -62,7 +62,9 @@ def upgrade() -> None:
         f"SELECT 'telegram', CAST(id AS VARCHAR(32)), id, {now} FROM users"
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM users")
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM users"
+        )
 
 
 def downgrade() -> None:

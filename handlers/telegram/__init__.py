@@ -1,0 +1,1 @@
+"""The Telegram channel (python-telegram-bot): a thin adapter over `policies.conversation`."""

@@ -1,0 +1,312 @@
+"""The outbox sender: delivers a persisted broadcast (or reminder) to every recipient.
+
+Delivery guarantee (README "Broadcast delivery guarantee")
+-----------------------------------------------------------
+Each recipient is one outbox row: pending -> sending -> sent | failed | blocked. A row is marked
+`sending` (committed) just before its request goes out and `sent` (with Telegram's message_id)
+just after the answer arrives. If the process dies in between, the next run - `python bot.py
+broadcast --resume`, or the bot's start-up `resume_unfinished` - sends every row left in
+`sending` again. Telegram's sendMessage has no idempotency key, so a request that reached
+Telegram just before the crash (or timed out after arriving) is delivered twice: delivery is
+*at-least-once* for that narrow in-flight window (at most `concurrency` rows per crash) and
+exactly-once otherwise. We prefer a rare duplicate to a silently missed deadline reminder.
+Do not run two processes on the same broadcast at once: the second one re-sends the first one's
+in-flight rows (storage's `inflight_lease` is 0 by default so a restart resumes immediately).
+
+Outcomes per row
+----------------
+* success -> sent (message_id kept);
+* Forbidden (the user blocked the bot) -> blocked, and the subscriber is marked blocked; not retried;
+* RetryAfter -> retried after the wait; `PacedRateLimiter` already paused every request for it,
+  so the sender does not sleep a second time (it sleeps itself only under another limiter);
+* NetworkError / TimedOut / 5xx -> released to pending and retried with exponential backoff and
+  jitter, `failed` after `max_attempts` attempts;
+* BadRequest (chat not found, text too long, ...) and other API errors -> failed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+
+from handlers.services import services_of
+from handlers.telegram.ratelimit import PacedRateLimiter, retry_after_seconds
+from policies.ports import Repository
+from policies.records import OutboxItem
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_TEXT = "广播进度：已发送 {sent} / 失败 {failed} / 已屏蔽 {blocked} / 剩余 {left}"
+DONE_TEXT = "广播完成：已发送 {sent} / 失败 {failed} / 已屏蔽 {blocked}（共 {total} 人）"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Where a broadcast stands; `left` counts rows still pending or in flight."""
+
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    left: int = 0
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int]) -> Totals:
+        return cls(
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+            blocked=counts.get("blocked", 0),
+            left=counts.get("pending", 0) + counts.get("sending", 0),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.blocked + self.left
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0
+
+    def describe(self) -> str:
+        """'广播进度：已发送 120 / 失败 2 / 已屏蔽 0 / 剩余 378', or the final summary."""
+        template = DONE_TEXT if self.done else PROGRESS_TEXT
+        return template.format(**vars(self), total=self.total)
+
+
+Progress = Callable[[Totals], Awaitable[None]]
+
+
+class BroadcastError(Exception):
+    """The broadcast cannot continue at all (bad token, unknown broadcast)."""
+
+
+_running: set[int] = set()  # broadcast ids being sent by this process
+
+
+class OutboxSender:
+    """Send one broadcast's outbox rows with `concurrency` requests in flight.
+
+    The bot's rate limiter does the pacing (`PacedRateLimiter`); `concurrency` only has to cover
+    the request latency (16 x ~300 ms to Telegram > 30 msg/s).
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        repo: Repository,
+        *,
+        concurrency: int = 16,
+        max_attempts: int = 5,
+        max_retry_after: int = 10,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        progress_interval: float = 3.0,
+    ) -> None:
+        self.bot = bot
+        self.repo = repo
+        self.concurrency = max(1, concurrency)
+        self.max_attempts = max(1, max_attempts)
+        self.max_retry_after = max_retry_after
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.progress_interval = progress_interval
+        self._limiter_pauses = isinstance(getattr(bot, "rate_limiter", None), PacedRateLimiter)
+        self._not_before: dict[int, float] = {}  # item id -> monotonic time its retry may go
+        self.retry_afters = 0  # RetryAfter errors seen by the sender (after the limiter's own retries)
+
+    # --------------------------------------------------------------------------------- running
+    async def run(self, broadcast_id: int, progress: Progress | None = None) -> Totals:
+        """Send every open row of `broadcast_id`; returns the final totals."""
+        if broadcast_id in _running:
+            raise BroadcastError(f"broadcast {broadcast_id} is already being sent by this process")
+        broadcast = await self.repo.get_broadcast(broadcast_id)
+        if broadcast is None:
+            raise BroadcastError(f"broadcast {broadcast_id} does not exist")
+        _running.add(broadcast_id)
+        reporter = asyncio.create_task(self._report(broadcast_id, progress)) if progress else None
+        try:
+            await self._send_all(broadcast_id, broadcast.text)
+        finally:
+            _running.discard(broadcast_id)
+            if reporter is not None:
+                reporter.cancel()
+                await asyncio.gather(reporter, return_exceptions=True)
+        totals = await self.totals(broadcast_id)
+        await _notify(progress, totals)
+        logger.info("Broadcast %s finished: %s", broadcast_id, totals)
+        return totals
+
+    async def totals(self, broadcast_id: int) -> Totals:
+        broadcast = await self.repo.get_broadcast(broadcast_id)
+        return Totals.from_counts(broadcast.totals if broadcast else {})
+
+    async def _send_all(self, broadcast_id: int, text: str) -> None:
+        """A producer claims rows into a small queue; workers send them. Released rows (retries)
+        are pending again, so the producer keeps claiming until nothing is pending or in flight."""
+        queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=self.concurrency)
+        in_flight = 0
+        changed = asyncio.Event()
+
+        async def worker() -> None:
+            nonlocal in_flight
+            while (item := await queue.get()) is not None:
+                try:
+                    await self._deliver(item, text)
+                finally:
+                    in_flight -= 1
+                    changed.set()
+
+        async def producer() -> None:
+            nonlocal in_flight
+            while True:
+                changed.clear()
+                items = await self.repo.claim_outbox(broadcast_id, self.concurrency)
+                if not items:
+                    if in_flight == 0:
+                        break
+                    await changed.wait()  # a retry may put a row back to pending
+                    continue
+                for item in items:
+                    in_flight += 1
+                    await queue.put(item)
+            for _ in range(self.concurrency):
+                await queue.put(None)
+
+        try:
+            async with asyncio.TaskGroup() as group:  # one failure (database, token) stops them all
+                group.create_task(producer())
+                for _ in range(self.concurrency):
+                    group.create_task(worker())
+        except BaseExceptionGroup as eg:
+            raise eg.exceptions[0] from None
+
+    async def _report(self, broadcast_id: int, progress: Progress) -> None:
+        while True:
+            await _notify(progress, await self.totals(broadcast_id))
+            await asyncio.sleep(self.progress_interval)
+
+    # ------------------------------------------------------------------------------- one row
+    async def _deliver(self, item: OutboxItem, text: str) -> None:
+        """Send one row and record the outcome; see the module docstring."""
+        delay = self._not_before.pop(item.id, 0.0) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        retry_afters = 0
+        while True:
+            try:
+                message = await self.bot.send_message(item.chat_id, text)
+            except RetryAfter as exc:
+                self.retry_afters += 1
+                retry_afters += 1
+                if retry_afters > self.max_retry_after:
+                    await self._retry_or_fail(item, exc)
+                    return
+                if not self._limiter_pauses:  # PacedRateLimiter already holds everything back
+                    await asyncio.sleep(retry_after_seconds(exc))
+                continue
+            except Forbidden as exc:
+                await self.repo.finish_outbox(item.id, "blocked", error=_describe(exc))
+                await self.repo.mark_blocked(item.user_id)
+                logger.info("User %s blocked the bot; marked inactive", item.user_id)
+            except BadRequest as exc:  # before NetworkError: BadRequest is a subclass of it
+                await self.repo.finish_outbox(item.id, "failed", error=_describe(exc))
+                logger.warning("Outbox row %s to user %s failed: %s", item.id, item.user_id, exc)
+            except InvalidToken as exc:
+                await self.repo.release_outbox(item.id, _describe(exc))
+                raise BroadcastError("the bot token was refused; broadcast stopped") from exc
+            except NetworkError as exc:  # includes TimedOut and 5xx answers
+                await self._retry_or_fail(item, exc)
+            except TelegramError as exc:  # ChatMigrated, Conflict, EndPointNotFound, ...
+                await self.repo.finish_outbox(item.id, "failed", error=_describe(exc))
+                logger.warning("Outbox row %s to user %s failed: %s", item.id, item.user_id, exc)
+            else:
+                await self.repo.finish_outbox(item.id, "sent", message_id=message.message_id)
+            return
+
+    async def _retry_or_fail(self, item: OutboxItem, exc: Exception) -> None:
+        attempt = item.attempts + 1
+        if attempt >= self.max_attempts:
+            await self.repo.finish_outbox(item.id, "failed", error=_describe(exc))
+            logger.warning("Outbox row %s failed after %d attempts: %s", item.id, attempt, exc)
+            return
+        await self.repo.release_outbox(item.id, _describe(exc))
+        self._not_before[item.id] = time.monotonic() + self.backoff(attempt)
+        logger.info("Outbox row %s: attempt %d failed (%s); will retry", item.id, attempt, exc)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential with 'equal jitter': half fixed, half random, capped."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+async def _notify(progress: Progress | None, totals: Totals) -> None:
+    if progress is None:
+        return
+    try:
+        await progress(totals)
+    except Exception:  # a failed progress edit must not stop the broadcast
+        logger.warning("Progress report failed", exc_info=True)
+
+
+# ------------------------------------------------------------------------------ progress sinks
+def message_progress(bot: Bot, chat_id: int, message_id: int) -> Progress:
+    """Edit one Telegram message with the totals (skipped when the text would not change)."""
+    last = ""
+
+    async def report(totals: Totals) -> None:
+        nonlocal last
+        text = totals.describe()
+        if text != last:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+            last = text
+
+    return report
+
+
+def text_progress(stream: IO[str] | None = None, width: int = 30) -> Progress:
+    """A plain-text progress bar redrawn in place with '\\r' (stderr by default)."""
+
+    async def report(totals: Totals) -> None:
+        out = stream or sys.stderr
+        done = totals.total - totals.left
+        filled = width * done // totals.total if totals.total else width
+        bar = "#" * filled + "." * (width - filled)
+        end = "\n" if totals.done else ""
+        out.write(f"\r[{bar}] {done}/{totals.total} {totals.describe()}{end}")
+        out.flush()
+
+    return report
+
+
+# ------------------------------------------------------------------------------------ resuming
+async def resume_all(
+    bot: Bot, repo: Repository, *, progress: Progress | None = None, **sender_options: Any
+) -> list[Totals]:
+    """Finish every broadcast a crash or restart interrupted, oldest first."""
+    results = []
+    for broadcast in await repo.unfinished_broadcasts():
+        if broadcast.id in _running:
+            continue
+        logger.info("Resuming broadcast %s (%s)", broadcast.id, dict(broadcast.totals))
+        results.append(await OutboxSender(bot, repo, **sender_options).run(broadcast.id, progress))
+    return results
+
+
+async def resume_unfinished(app: Any) -> None:
+    """Start-up hook: resume interrupted broadcasts with the Application's bot and repository."""
+    try:
+        await resume_all(app.bot, services_of(app).repo)
+    except Exception:
+        logger.exception("Resuming unfinished broadcasts failed")

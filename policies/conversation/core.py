@@ -1,0 +1,286 @@
+"""The conversation core: (who, what they did) -> what the bot says. Every channel is a thin adapter over
+`Conversation.handle`; all routing lives here.
+
+Text is routed in this order:
+1. commands (`/start`, `/fill`, ..., unknown ones get the menu);
+2. the four menu labels;
+3. an admin's pending /broadcast text;
+4. the form or a 更新进展 step, while one is active;
+5. otherwise a policy question for the matcher (declined answers offer the closest topics).
+Buttons are routed by their data prefix: `f:` form, `e:` 我的项目, `q:` a FAQ topic, `a:` admin, `m:` menu.
+
+One user's events are handled one at a time (a per-user lock); different users never wait for each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+
+from policies.conversation import texts as t
+from policies.conversation.admin import CB_CANCEL, CB_CONFIRM, CB_EXPORT, AdminFlow, parse_quarter_arg
+from policies.conversation.events import Actor, Event
+from policies.conversation.ports import BroadcastLauncher, Reports
+from policies.cycle import QuarterError, quarter_of
+from policies.flows import FormFlow
+from policies.matcher import Answer
+from policies.ports import Repository
+from policies.replies import Button, Reply
+from policies.store import PolicyStore
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096  # Telegram's message limit; every channel refuses longer text the same way
+DATA_LIMIT = 64  # Telegram's callback-data limit in bytes; longer data cannot be ours
+
+Handler = Callable[[Actor, str], Awaitable[list[Reply]]]
+
+
+def answer_reply(answer: Answer) -> Reply:
+    """The matcher's answer, with the closest topics as buttons when it declined."""
+    if answer.matched:
+        return Reply(answer.text)
+    buttons = tuple((Button(entry.topic, f"q:{entry.id}"),) for entry in answer.alternatives[:3])
+    return Reply(answer.text, buttons)
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """'/export@pairing_bot 2026Q3' -> ('export', '2026Q3'); None when `text` is not a command."""
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    head, _, arg = text[1:].partition(" ")
+    name = head.split("@", 1)[0].strip().lower()
+    if not name or not name.isascii() or not name.replace("_", "").isalnum():
+        return None
+    return name, arg.strip()
+
+
+def clean(text: str) -> str:
+    """Drop what no channel should pass on (NUL, control and invisible characters) before routing."""
+    from policies.validators import clean_input  # the one normaliser of user input
+
+    return clean_input(text)
+
+
+class Conversation:
+    """`await conversation.handle(actor, event)` -> the replies, in order."""
+
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        policies: PolicyStore,
+        flow: FormFlow,
+        reports: Reports,
+        today: Callable[[], dt.date],
+        launcher: BroadcastLauncher | None = None,
+    ) -> None:
+        self.repo = repo
+        self.policies = policies
+        self.flow = flow
+        self.today = today
+        self.admin = AdminFlow(repo, reports, self.quarter, self._reload, launcher)
+        self.reports = reports
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._commands: dict[str, Handler] = {
+            "start": self._start,
+            "help": self._help,
+            "fill": self._fill,
+            "my": self._mine,
+            "cancel": self._cancel,
+            "leaderboard": self._leaderboard,
+            "stop": self._stop,
+            "myid": self._my_id,
+            "broadcast": self._broadcast,
+            "export": self._export,
+            "reload": self._reload_command,
+        }
+        self._menu: dict[str, Handler] = {
+            t.MENU_ASK: self._ask_prompt,
+            t.MENU_FILL: self._fill,
+            t.MENU_MINE: self._mine,
+            t.MENU_HELP: self._help,
+        }
+
+    def set_launcher(self, launcher: BroadcastLauncher | None) -> None:
+        """The channel that can push broadcasts (Telegram) registers itself once it is running."""
+        self.admin.launcher = launcher
+
+    def quarter(self) -> str:
+        return quarter_of(self.today())
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = self._locks[user_id] = asyncio.Lock()
+        return lock
+
+    # -- the entry point ---------------------------------------------------------------------------
+    async def handle(self, actor: Actor, event: Event) -> list[Reply]:
+        """Route one event; the replies are what the user sees, in order."""
+        async with self._lock(actor.user_id):
+            if event.kind == "button":
+                return await self._button(actor, event.data)
+            if event.kind == "file":
+                return await self._attachment(actor)
+            return await self._text(actor, event.text)
+
+    async def _text(self, actor: Actor, raw: str) -> list[Reply]:
+        if len(raw) > TEXT_LIMIT:
+            if await self.flow.is_active(actor.user_id):
+                return await self.flow.handle_text(actor.user_id, raw)  # says so and asks the field again
+            return [Reply(t.TOO_LONG.format(limit=TEXT_LIMIT))]
+        text = clean(raw)
+        if not text:
+            if await self.flow.is_active(actor.user_id):
+                return await self.flow.handle_text(actor.user_id, raw)
+            return [Reply(t.EMPTY), t.MENU]
+        command = split_command(text)
+        if command is not None:
+            name, arg = command
+            if name != "broadcast" and name != "cancel":
+                await self.admin.stop_awaiting(actor)
+            handler = self._commands.get(name)
+            if handler is None:
+                return [Reply(t.UNKNOWN_COMMAND.format(command="/" + name)), t.MENU]
+            return await handler(actor, arg)
+        if text in self._menu:
+            return await self._menu[text](actor, "")
+        if actor.is_admin and await self.admin.awaiting_text(actor.user_id):
+            return await self.admin.broadcast_text(actor, text)
+        if await self.flow.is_active(actor.user_id):
+            return await self.flow.handle_text(actor.user_id, text)
+        return [self._answer(actor, text)]
+
+    def _answer(self, actor: Actor, text: str) -> Reply:
+        answer = self.policies.matcher.answer(text, self.today())
+        logger.info(
+            "Question from user %s matched=%s score=%.1f", actor.user_id, answer.matched, answer.score
+        )
+        return answer_reply(answer)
+
+    async def _attachment(self, actor: Actor) -> list[Reply]:
+        if await self.flow.is_active(actor.user_id):
+            return await self.flow.current_hint(actor.user_id)
+        return [Reply(t.NOT_TEXT), t.MENU]
+
+    async def _button(self, actor: Actor, data: str) -> list[Reply]:
+        if not data or len(data.encode("utf-8", "surrogatepass")) > DATA_LIMIT or not data.isprintable():
+            return [Reply(t.STALE_BUTTON)]
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: not something we ever sent
+            return [Reply(t.STALE_BUTTON)]
+        prefix = data.split(":", 1)[0]
+        if prefix in ("f", "e"):
+            await self.admin.stop_awaiting(actor)
+            replies = await self.flow.handle_button(actor.user_id, data)
+            if data.startswith("f:t:") and len(replies) == 1:  # a multi-select toggle edits in place
+                return [Reply(replies[0].text, replies[0].buttons, replies[0].keyboard, edit=True)]
+            return replies
+        if prefix == "q":
+            answer = self.policies.matcher.answer_entry(data[2:], self.today())
+            return [Reply(t.TOPIC_GONE)] if answer is None else [answer_reply(answer)]
+        if prefix == "m":
+            handler = self._menu_actions().get(data)
+            return await handler(actor, "") if handler else [Reply(t.STALE_BUTTON)]
+        if prefix == "a":
+            return await self._admin_button(actor, data)
+        return [Reply(t.STALE_BUTTON)]
+
+    def _menu_actions(self) -> dict[str, Handler]:
+        return {"m:fill": self._fill, "m:my": self._mine, "m:help": self._help, "m:ask": self._ask_prompt}
+
+    # -- admin guard -------------------------------------------------------------------------------
+    async def _allowed(self, actor: Actor, action: str) -> Reply | None:
+        """None when `actor` may do `action`; otherwise the refusal (every attempt is audited)."""
+        if not actor.is_admin:
+            logger.warning(
+                "Refused admin action %s for user %s (%s %s)",
+                action,
+                actor.user_id,
+                actor.channel,
+                actor.external_id,
+            )
+            await self.repo.audit(actor.user_id, action, False)
+            return Reply(t.NO_PERMISSION, alert=True)
+        if action in ("broadcast", "confirm", "export", "run_export") and not actor.private:
+            await self.repo.audit(actor.user_id, action, False, "not a private chat")
+            return Reply(t.PRIVATE_ONLY)
+        await self.repo.audit(actor.user_id, action, True)
+        return None
+
+    async def _admin_button(self, actor: Actor, data: str) -> list[Reply]:
+        if data.startswith(CB_CONFIRM):
+            refusal = await self._allowed(actor, "confirm")
+            return [refusal] if refusal else await self.admin.confirm(actor, data.removeprefix(CB_CONFIRM))
+        if data == CB_CANCEL:
+            refusal = await self._allowed(actor, "cancel_preview")
+            return [refusal] if refusal else await self.admin.cancel_previews(actor)
+        if data.startswith(CB_EXPORT):
+            action = "run_export" if data.count(":") >= 4 else "choose_format"
+            refusal = await self._allowed(actor, action if action == "run_export" else "export")
+            return [refusal] if refusal else await self.admin.export_button(data)
+        return [Reply(t.STALE_BUTTON)]
+
+    # -- commands and menu -------------------------------------------------------------------------
+    async def _start(self, actor: Actor, _arg: str) -> list[Reply]:
+        """Subscribe (where the channel can push), greet, show the menu, offer a paused draft back."""
+        if actor.chat_id is not None:
+            await self.repo.upsert_subscriber(actor.user_id, actor.chat_id, actor.name)
+        first = actor.name.split()[0] if actor.name.strip() else ""
+        replies = [Reply(t.GREETING.format(name=f"，{first}" if first else "")), t.MENU]
+        replies.extend(await self.flow.offer_resume(actor.user_id))
+        return replies
+
+    async def _help(self, _actor: Actor, _arg: str) -> list[Reply]:
+        return [Reply(t.HELP), t.MENU]
+
+    async def _ask_prompt(self, _actor: Actor, _arg: str) -> list[Reply]:
+        return [Reply(t.ASK_PROMPT)]
+
+    async def _fill(self, actor: Actor, _arg: str) -> list[Reply]:
+        return await self.flow.start(actor.user_id)
+
+    async def _mine(self, actor: Actor, _arg: str) -> list[Reply]:
+        return await self.flow.my_entries(actor.user_id)
+
+    async def _cancel(self, actor: Actor, _arg: str) -> list[Reply]:
+        if actor.is_admin and await self.admin.stop_awaiting(actor):
+            return [Reply(t.BC_CANCELLED)]
+        return await self.flow.pause(actor.user_id)
+
+    async def _stop(self, actor: Actor, _arg: str) -> list[Reply]:
+        await self.repo.unsubscribe(actor.user_id)
+        return [Reply(t.STOPPED)]
+
+    async def _my_id(self, actor: Actor, _arg: str) -> list[Reply]:
+        channel = t.CHANNEL_NAMES.get(actor.channel, actor.channel)
+        return [Reply(t.MY_ID.format(id=actor.external_id, channel=channel))]
+
+    async def _leaderboard(self, _actor: Actor, arg: str) -> list[Reply]:
+        try:
+            quarter = parse_quarter_arg(arg) or self.quarter()
+        except QuarterError:
+            return [Reply(t.LB_BAD_QUARTER)]
+        return [Reply(await self.reports.leaderboard_text(quarter))]
+
+    async def _broadcast(self, actor: Actor, arg: str) -> list[Reply]:
+        refusal = await self._allowed(actor, "broadcast")
+        return [refusal] if refusal else await self.admin.broadcast_command(actor, arg)
+
+    async def _export(self, actor: Actor, arg: str) -> list[Reply]:
+        refusal = await self._allowed(actor, "export_command")
+        if refusal is None and not actor.private:
+            refusal = Reply(t.PRIVATE_ONLY)
+        return [refusal] if refusal else self.admin.export_menu(arg)
+
+    async def _reload_command(self, actor: Actor, _arg: str) -> list[Reply]:
+        refusal = await self._allowed(actor, "reload")
+        return [refusal] if refusal else await self.admin.reload()
+
+    async def _reload(self) -> tuple[bool, str]:
+        return await asyncio.to_thread(self.policies.reload)  # YAML parsing off the event loop
