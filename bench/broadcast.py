@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.telegram.cli import cli_bot
 from handlers.telegram.broadcast import OutboxSender, text_progress
-from tests.fakeapi.server import ServerProcess
+from handlers.telegram.cli import cli_bot
 from policies.settings import Settings
 from storage import open_repository
+from tests.fakeapi.server import ServerProcess
 
 TOKEN = "424242:bench-token"
 TEXT = "【结对共建助手】2026年第四季度《科创平台产学研结对共建项目清单》将于10月16日截止提交。"

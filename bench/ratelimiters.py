@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 
-from tests.fakeapi.server import FakeBotApiServer
 from handlers.telegram.ratelimit import PacedRateLimiter
+from tests.fakeapi.server import FakeBotApiServer
 
 
 async def measure(name: str, limiter: BaseRateLimiter[int], messages: int) -> None:

@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stdnum.cn import uscc
 
-from handlers.telegram.app import build_application
-from tests.offline import BotMessage, OfflineChat
 from handlers.services import Services
+from handlers.telegram.app import build_application
 from policies.settings import Settings
 from policies.store import PolicyStore
 from storage import open_repository
+from tests.offline import BotMessage, OfflineChat
 
 GOAL_UPDATES_PER_S = 300
 

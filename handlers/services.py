@@ -1,13 +1,12 @@
 """The collaborators every channel needs, built once per process: settings, repository, policy data and
 the conversation core over them.
 
-Telegram callbacks reach them through `services(context)` (a weak registry keyed by the Application, not
-`bot_data`, which would be persisted); the web app keeps them under an `AppKey`; the terminal holds them.
+Telegram callbacks reach them through `handlers.telegram.context.services(context)`; the web app keeps
+them under an `AppKey`; the terminal chat holds them.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +17,7 @@ from policies.ports import Store
 from policies.settings import Settings
 
 if TYPE_CHECKING:
-    from telegram.ext import Application, CallbackContext
-
     from policies.store import PolicyStore
-
-_REGISTRY: weakref.WeakKeyDictionary[Any, Services] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -58,16 +53,3 @@ class Services:
     @property
     def flow(self) -> FormFlow:
         return self.conversation.flow
-
-
-def attach(application: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
-    _REGISTRY[application] = svc
-
-
-def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
-    return _REGISTRY[application]
-
-
-def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
-    """The Services of the Application this callback runs in."""
-    return _REGISTRY[context.application]

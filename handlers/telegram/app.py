@@ -27,9 +27,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from handlers.services import Services, attach, services, services_of
+from handlers.services import Services
 from handlers.telegram import reminders
 from handlers.telegram.broadcast import OutboxSender, message_progress
+from handlers.telegram.context import attach, services, services_of
 from handlers.telegram.render import reply_with, send_replies, to_markup
 from policies.conversation import Actor, Event
 from policies.conversation import texts as t

@@ -38,7 +38,7 @@ from typing import IO, Any
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from handlers.services import services_of
+from handlers.telegram.context import services_of
 from handlers.telegram.ratelimit import PacedRateLimiter, retry_after_seconds
 from policies.ports import Repository
 from policies.records import OutboxItem

@@ -13,8 +13,8 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from handlers.services import services
 from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals
+from handlers.telegram.context import services
 from handlers.telegram.render import TELEGRAM_TEXT_LIMIT
 from policies.leaderboard import render_leaderboard
 from policies.models import PolicyBase

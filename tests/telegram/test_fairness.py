@@ -20,14 +20,14 @@ FLOODER, OTHER = 501, 502
 FLOOD = 30
 
 
-async def wait_for_message(server: ServerThread, chat_id: int, count: int, timeout: float) -> float:
-    """Seconds until chat `chat_id` holds `count` bot messages (AssertionError after `timeout`)."""
+async def wait_for_message(server: ServerThread, chat_id: int, count: int, limit: float) -> float:
+    """Seconds until chat `chat_id` holds `count` bot messages (AssertionError after `limit` seconds)."""
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
+    while time.monotonic() - start < limit:
         if server.call(lambda fake: len(fake.messages(chat_id))) >= count:
             return time.monotonic() - start
         await asyncio.sleep(0.05)
-    raise AssertionError(f"chat {chat_id} got fewer than {count} messages in {timeout} s")
+    raise AssertionError(f"chat {chat_id} got fewer than {count} messages in {limit} s")
 
 
 async def test_a_flooding_user_does_not_hold_up_another_users_answer(repo: Store) -> None:

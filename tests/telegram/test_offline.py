@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import os
-import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +17,6 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from tests.fakeapi import FakeTelegram
 from tests.harness import buttons, documents, last_text, offline_chat, texts
 from tests.offline import BotMessage, OfflineChat, resolve_button
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from telegram.ext import ApplicationBuilder, CallbackContext
 
-from handlers.services import Services, attach
+from handlers.services import Services
 from handlers.telegram import reminders
 from handlers.telegram.cli import cli_bot
+from handlers.telegram.context import attach
 from policies.models import CycleWeek, Document, PolicyBase
 from policies.settings import Settings
 from storage import SqlRepository, open_repository

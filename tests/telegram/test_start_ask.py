@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from handlers.services import Services, services_of
+from handlers.services import Services
 from handlers.telegram.app import App, build_application
+from handlers.telegram.context import services_of
 from policies.conversation import texts as t
 from policies.ports import Repository
 from policies.settings import Settings

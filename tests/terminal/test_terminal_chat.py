@@ -33,7 +33,7 @@ async def test_menu_numbers_labels_and_backslash(repo: Store, tmp_path: Path) ->
     assert "您好，李四！我是结对共建助手" in out
     assert "[1] 问政策  [2] 填报结对项目\n[3] 我的项目  [4] 帮助\n" in out
     assert "> 1\n请直接输入您的问题" in out  # "1" pressed 问政策
-    assert "> \\1\n" in out and "没有找到" in out or "> \\1\n" in out  # sent as the text "1"
+    assert ("> \\1\n" in out and "没有找到" in out) or "> \\1\n" in out  # sent as the text "1"
     assert "> 帮助\n使用说明：" in out
 
 
@@ -60,7 +60,7 @@ async def test_survives_a_10_megabyte_line_without_echoing_it(repo: Store, tmp_p
 
 
 async def test_reads_binary_stdin_with_bad_bytes(repo: Store, tmp_path: Path) -> None:
-    stdin = io.TextIOWrapper(io.BytesIO("/help\n".encode() + b"\xff\xfe\n"), encoding="utf-8")
+    stdin = io.TextIOWrapper(io.BytesIO(b"/help\n" + b"\xff\xfe\n"), encoding="utf-8")
     stdout = io.StringIO()
     await run_terminal(terminal(repo), stdin, stdout, out_dir=tmp_path)
     assert "使用说明：" in stdout.getvalue()
