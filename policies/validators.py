@@ -575,6 +575,12 @@ def validate_choice(
     )
 
 
+def _exact_choice(text: str, choices: Sequence[str], aliases: Aliases | None) -> str | None:
+    """The choice whose label or alias is exactly `text` (canonically), e.g. one that contains 和."""
+    key = canonical(text[:_MAX_CHOICE_TEXT])
+    return next((c for k, c in _targets(tuple(choices), _frozen(aliases)) if k == key), None)
+
+
 def _spelled_out(item: str, candidates: Sequence[str]) -> bool:
     """Whether `item` is just the candidates written together (技术研发中试验证)."""
     rest = canonical(item)
@@ -603,13 +609,10 @@ def validate_multi(
     """
     text = clean(raw, label)
     limit = max_items or len([c for c in choices if c != OTHER])
-    try:
-        whole = match_choice(text, choices, aliases)
-    except ValidationError:
-        whole = None
-    if whole is not None and whole != OTHER:
-        return [whole]
     items = [part for part in _ITEM_SEPARATORS.split(_TRAILING_ETC.sub("", text)) if part]
+    whole = _exact_choice(text, choices, aliases)
+    if whole is not None or len(items) <= 1:
+        items = [text]
     if len(items) > limit:
         raise ValidationError(f"{label}最多 {limit} 项，您输入了 {len(items)} 项，请精简后重新输入。")
     other_hint = "；列表外的请点“其他”后输入" if allow_other and OTHER in choices else ""
