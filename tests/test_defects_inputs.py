@@ -472,3 +472,36 @@ async def test_odd_answers_through_the_app_are_stored_normalised_and_submit_work
     assert entry.fields["signed_on"] == "2025-04"
     assert entry.fields["cooperation_forms"] == ["技术研发", "中试验证"]
     assert all(is_clean(value) for value in entry.fields.values())
+
+
+async def test_nul_in_an_answer_no_longer_blocks_submit(chat: OfflineChat, repo: Repository) -> None:
+    """Only the NUL differs from an ordinary filing: PostgreSQL used to refuse every 提交 afterwards."""
+    await chat.send("/fill")
+    await chat.press(UPC)
+    await chat.send("海洋装备中试平台\x00")
+    await chat.press("实验室")
+    for typed in [
+        "王\x00老师",
+        "0532-86981234",
+        "青岛海科智能装备有限公司",
+        VALID_CODE,
+        "李\x00娜",
+        "13210876217",
+    ]:
+        replies = await chat.send(typed)
+        assert "已记录" in last_text(replies), last_text(replies)
+    await chat.press("中德生态园")
+    await chat.send("海洋装备防腐涂层中试验证")
+    await chat.press("☐ 技术研发")
+    await chat.press("✅ 完成")
+    await chat.send("2025年4月18日与石油大学签约，共建\x00防腐涂层中试线")
+    await chat.send("2025-04-18")
+    await chat.press("在建")
+    replies = await chat.send("已完成中试样机调试\x00\x00")
+    assert "请核对填报内容" in last_text(replies)
+    replies = await chat.press("✅ 提交")
+    assert "提交成功" in last_text(replies)
+    (entry,) = await repo.entries_for_user(USER)
+    assert entry.fields["platform_contact"] == "王老师" and entry.fields["enterprise_contact"] == "李娜"
+    assert all("\x00" not in str(value) for value in entry.fields.values())
+    assert await repo.get_draft(USER) is None
