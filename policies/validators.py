@@ -432,12 +432,13 @@ NEGATIONS = frozenset("不没未非无别")
 _MAX_CHOICE_TEXT = 100
 # rapidfuzz ratio (0-100) of the canonical keys for a close spelling to count, and the shortest
 # answer spelling matching is tried on (a one-character slip in two characters is another word).
-FUZZY_CUTOFF = 75
-FUZZY_MIN_LENGTH = 3
+FUZZY_CUTOFF = 80
+FUZZY_MIN_LENGTH = 4
 # A typed part of a choice must cover this share of it (石油大学 of 中国石油大学华东, not 科学 of
-# 中国科学院海洋研究所); a choice inside the typed text may come with this many extra characters.
+# 中国科学院海洋研究所); a choice inside the typed text may come only with words that add nothing
+# (在建中, 我们已签约, 山东大学青岛校区), never with a qualifier (中国石油大学（北京） is another one).
 PART_MIN_SHARE = 1 / 3
-EXTRA_CHARS = 4
+_EMPTY_EXTRAS = re.compile(r"(?:校区|目前|现在|已经|正在|阶段|状态|我们|项目|中|了|的|是|为)*")
 
 Aliases = Mapping[str, Sequence[str]]
 
@@ -515,7 +516,7 @@ def match_choice(raw: str, choices: Sequence[str], aliases: Aliases | None = Non
             c
             for k, c in targets
             if (len(key) >= 2 and key in k and len(key) >= len(k) * PART_MIN_SHARE)
-            or (len(k) >= 2 and k in key and len(key) - len(k) <= EXTRA_CHARS)
+            or (len(k) >= 2 and k in key and _EMPTY_EXTRAS.fullmatch(key.replace(k, "", 1)))
         ]
     )
     if len(parts) > 1:
@@ -525,7 +526,7 @@ def match_choice(raw: str, choices: Sequence[str], aliases: Aliases | None = Non
     if len(key) < FUZZY_MIN_LENGTH:
         return None
     # Only slips of about the same length: 青岛大学 is another university, not 青岛理工大学.
-    near = [(k, c) for k, c in targets if abs(len(k) - len(key)) <= 1]
+    near = [(k, c) for k, c in targets if abs(len(k) - len(key)) <= 1 and len(k) >= FUZZY_MIN_LENGTH]
     scored = process.extract(
         key, [k for k, _ in near], scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None
     )
@@ -581,12 +582,16 @@ def _exact_choice(text: str, choices: Sequence[str], aliases: Aliases | None) ->
     return next((c for k, c in _targets(tuple(choices), _frozen(aliases)) if k == key), None)
 
 
-def _spelled_out(item: str, candidates: Sequence[str]) -> bool:
-    """Whether `item` is just the candidates written together (技术研发中试验证)."""
-    rest = canonical(item)
-    for choice in sorted(candidates, key=len, reverse=True):
-        rest = rest.replace(canonical(choice, limit=None), "", 1)
-    return not rest
+def _spelled_out(item: str, choices: Sequence[str], aliases: Aliases | None) -> list[str]:
+    """The choices `item` is made of when it is just several of them written together
+    (技术研发中试验证); [] otherwise."""
+    rest = canonical(item[:_MAX_CHOICE_TEXT])
+    found: list[str] = []
+    for key, choice in sorted(_targets(tuple(choices), _frozen(aliases)), key=lambda t: -len(t[0])):
+        if len(key) >= 2 and key in rest:
+            rest = rest.replace(key, "", 1)
+            found.append(choice)
+    return _unique(found) if found and not rest else []
 
 
 _ITEM_SEPARATORS = re.compile(r"以及|[、,，;；/／\n\s和及与+＋&＆]+")
@@ -620,10 +625,10 @@ def validate_multi(
     for item in items:
         try:
             choice = match_choice(item, choices, aliases)
-        except AmbiguousChoice as exc:
-            if not _spelled_out(item, exc.candidates):
-                raise
-            picked.extend(c for c in exc.candidates if c not in picked)
+        except AmbiguousChoice:
+            choice = None
+        if choice is None and (together := _spelled_out(item, choices, aliases)):
+            picked.extend(c for c in together if c not in picked)
             continue
         if choice is None or choice == OTHER:
             raise ValidationError(

@@ -166,6 +166,9 @@ ODD_BUT_VALID = [
     ("university", "\u200b石大\u200b", UPC),
     ("university", "青岛大学", "青岛大学"),  # another university, as 其他 text (not 青岛理工大学)
     ("university", "北京航空航天大学青岛研究院", "北京航空航天大学青岛研究院"),
+    ("university", "中国石油大学（北京）", "中国石油大学（北京）"),  # another one, not 华东
+    ("university", "中国石油大学华东校区", UPC),
+    ("university", "青岛科技大学", "青岛科技大学"),  # not 青岛理工大学
     ("platform_type", "中试平台", "中试验证平台"),
     ("platform_type", "工程技术研究中心", "中心"),
     ("platform_type", "产业技术研究院", "产业技术研究院"),  # 其他
@@ -174,6 +177,7 @@ ODD_BUT_VALID = [
     ("district", "灵山卫街道", "灵山卫街道"),  # 其他
     ("status", "洽談中", "洽谈中"),
     ("status", "在建中", "在建"),
+    ("status", "目前在建", "在建"),
     ("status", "已簽約", "已签约"),
     ("status", "4", "在建"),
     ("cooperation_forms", "技术研发和中试验证", ["技术研发", "中试验证"]),
@@ -220,6 +224,7 @@ JUNK = [
     ("platform_type", "ab", "不像"),
     ("platform_type", "12", "不是可选的"),
     ("status", "不在建", "不是可选的"),
+    ("status", "在建吗", "不是可选的"),
     ("status", "未签约", "不是可选的"),
     ("status", "没有完成", "不是可选的"),
     ("status", "12", "不是可选的"),

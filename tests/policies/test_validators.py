@@ -206,7 +206,7 @@ def test_multi_typed_list() -> None:
     forms = ("技术研发", "中试验证", "订单班", "其他")
     assert v.validate_multi("订单班，技术研发", forms, allow_other=True) == ["技术研发", "订单班"]
     # typed items come only from the list; other text goes through the 其他 button
-    with pytest.raises(ValidationError, match="不是可选的.*请点“其他”后输入"):
+    with pytest.raises(ValidationError, match=r"不是可选的.*请点“其他”后输入"):
         v.validate_multi("技术研发、订单班，共建实验室", forms, allow_other=True)
     with pytest.raises(ValidationError, match="不是可选的"):
         v.validate_multi("技术研发、共建实验室", forms[:3], allow_other=False)
