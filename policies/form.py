@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from policies import validators
+from policies.normalize import clean as canonical
 from policies.records import (
     F_CREDIT_CODE,
     F_DISTRICT,
@@ -47,6 +48,7 @@ _KEYS = frozenset(
         "help",
         "type",
         "choices",
+        "aliases",
         "allow_other",
         "required",
         "min_length",
@@ -62,6 +64,7 @@ _ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Button labels (user-facing).
 BACK, SKIP, CANCEL, DONE, SUBMIT = "⬅️ 上一步", "跳过", "取消", "✅ 完成", "✅ 提交"
 SKIP_WORDS = frozenset({"跳过", "略过", "skip"})
+OTHER_WORDS = frozenset({OTHER, "其它"})
 EMPTY = "（未填）"
 STALE = "该按钮已过期，请按当前步骤操作。"
 
@@ -83,6 +86,7 @@ class FieldSpec:
     type: str
     help: str = ""
     choices: tuple[str, ...] = ()
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     allow_other: bool = False
     required: bool = True
     min_length: int = 0
@@ -115,15 +119,28 @@ class FieldSpec:
                 return False
         return True
 
+    @property
+    def example(self) -> str:
+        """The first example of the help text (例如：A、B -> A), for error messages."""
+        match = re.search(r"例如：([^、，,；;。\s]+)", self.help)
+        return match.group(1) if match else ""
+
     def parse(self, raw: str, today: dt.date) -> Any:
         """Validate typed text into the stored value (raises ValidationError)."""
         if self.type == "choice":
             return validators.validate_choice(
-                raw, self.choices, label=self.label, allow_other=self.allow_other, max_length=self.max_length
+                raw,
+                self.choices,
+                label=self.label,
+                allow_other=self.allow_other,
+                min_length=self.min_length,
+                max_length=self.max_length,
+                aliases=self.aliases,
+                example=self.example,
             )
         if self.type == "multi":
             return validators.validate_multi(
-                raw, self.choices, label=self.label, allow_other=self.allow_other, max_length=self.max_length
+                raw, self.choices, label=self.label, allow_other=self.allow_other, aliases=self.aliases
             )
         if self.type == "phone":
             return validators.validate_phone(raw)
@@ -138,7 +155,17 @@ class FieldSpec:
         )
 
     def parse_other(self, raw: str) -> str:
-        return validators.validate_text(raw, label=self.label, min_length=1, max_length=self.max_length)
+        """The text typed after 其他: a listed choice when it names one (石大), else a name."""
+        picked = validators.match_choice(raw, self.choices, self.aliases)
+        if picked is not None and picked != OTHER:
+            return picked
+        return validators.validate_name(
+            raw,
+            label=self.label,
+            min_length=self.min_length,
+            max_length=self.max_length,
+            example=self.example,
+        )
 
 
 def display(value: Any) -> str:
@@ -258,6 +285,7 @@ class _SpecBuilder:
             self.error(at("type"), name, f"type {ftype} needs 'choices'")
         if raw.get("allow_other") and OTHER not in choices:
             self.error(at("allow_other"), name, f"allow_other needs {OTHER!r} among the choices")
+        aliases = self.aliases(raw.get("aliases"), [c for c in choices if c != OTHER], at("aliases"), name)
         if raw.get("profile") and fid not in PROFILE_ATTRS:
             self.error(at("profile"), name, f"only {', '.join(PROFILE_ATTRS)} can be profile fields")
         for key in ("min_length", "max_length"):
@@ -272,6 +300,7 @@ class _SpecBuilder:
             type=str(ftype),
             help=str(raw.get("help", "")).strip(),
             choices=tuple(choices),
+            aliases=aliases,
             allow_other=bool(raw.get("allow_other", False)),
             required=bool(raw.get("required", True)),
             min_length=int(raw.get("min_length", 0)),
@@ -284,6 +313,29 @@ class _SpecBuilder:
             allow_future=bool(raw.get("allow_future", False)),
             line=line,
         )
+
+    def aliases(self, raw: Any, choices: Sequence[str], line: int, name: str) -> dict[str, tuple[str, ...]]:
+        """{choice: (alias, ...)}: each key a listed choice, no alias naming two choices."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) and a.strip() for a in v) for v in raw.values()
+        ):
+            self.error(line, name, "'aliases' must map a choice to a list of names")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        owner: dict[str, str] = {}
+        for choice, names in raw.items():
+            if choice not in choices:
+                self.error(line, name, f"'aliases': {choice!r} is not a listed choice")
+                continue
+            for alias in names:
+                key = canonical(alias, limit=None)
+                if owner.get(key, choice) != choice:
+                    self.error(line, name, f"'aliases': {alias!r} names both {owner[key]!r} and {choice!r}")
+                owner[key] = choice
+            out[str(choice)] = tuple(str(a).strip() for a in names)
+        return out
 
     def condition(self, raw: Any, line: int, name: str, key: str) -> dict[str, tuple[str, ...]]:
         if raw is None:
@@ -513,12 +565,15 @@ class FormSession:
         spec = self.field
         if self.mode not in ("field", "other") or spec is None:
             return self._again("请点击上方按钮继续。")
+        word = validators.clean_input(text[: validators.MAX_INPUT]).lower()
         try:
             if self.mode == "other":
                 return self._accept_other(spec, spec.parse_other(text))
-            if text.strip() in SKIP_WORDS and not spec.is_required(self.answers):
+            if word in SKIP_WORDS:
+                if spec.is_required(self.answers):
+                    return self._again(f"“{spec.label}”为必填项，不能跳过。")
                 return self._skip(spec)
-            if spec.allow_other and text.strip() == OTHER:
+            if spec.allow_other and word in OTHER_WORDS:
                 return self._ask_other(spec)
             value = spec.parse(text, today)
         except ValidationError as exc:
@@ -580,7 +635,7 @@ class FormSession:
     def _accept_other(self, spec: FieldSpec, text: str) -> Step:
         if spec.type == "multi":
             picked = [c for c in spec.choices if c in self.selection and c != OTHER]
-            return self._accept(spec, [*picked, text])
+            return self._accept(spec, picked if text in picked else [*picked, text])
         return self._accept(spec, text)
 
     def _accept(self, spec: FieldSpec, value: Any) -> Step:

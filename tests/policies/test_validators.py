@@ -132,7 +132,8 @@ def test_date_formats(raw: str, expected: str) -> None:
         ("12月1日", "晚于今天"),
         ("1899-01-01", "不合理"),
         ("去年春天", "格式无法识别"),
-        ("2025-04", "格式无法识别"),
+        ("2025-13", "不是有效月份"),
+        ("2026-12", "晚于本月"),
     ],
 )
 def test_date_invalid(raw: str, fragment: str) -> None:
@@ -183,7 +184,7 @@ UNIS = ("中国石油大学（华东）", "山东科技大学", "青岛理工大
         ("石油大学", "中国石油大学（华东）"),
         ("2", "山东科技大学"),
         ("山东大学", "山东大学（青岛）"),
-        ("青岛大学", "青岛大学"),  # not listed: accepted as 其他 text
+        ("青岛大学", "青岛大学"),  # not listed: accepted as 其他 text, not as 青岛理工大学
     ],
 )
 def test_choice_matching(raw: str, expected: str) -> None:
@@ -203,10 +204,9 @@ def test_choice_without_other_refuses_unknown() -> None:
 
 def test_multi_typed_list() -> None:
     forms = ("技术研发", "中试验证", "订单班", "其他")
-    assert v.validate_multi("技术研发、订单班，共建实验室", forms, allow_other=True) == [
-        "技术研发",
-        "订单班",
-        "共建实验室",
-    ]
+    assert v.validate_multi("订单班，技术研发", forms, allow_other=True) == ["技术研发", "订单班"]
+    # typed items come only from the list; other text goes through the 其他 button
+    with pytest.raises(ValidationError, match=r"不是可选的.*请点“其他”后输入"):
+        v.validate_multi("技术研发、订单班，共建实验室", forms, allow_other=True)
     with pytest.raises(ValidationError, match="不是可选的"):
         v.validate_multi("技术研发、共建实验室", forms[:3], allow_other=False)
