@@ -26,8 +26,8 @@ import openpyxl
 import pytest
 from telegram.request import BaseRequest
 
-from handlers.app import App, build_application
-from handlers.offline import OfflineChat
+from handlers.telegram.app import App, build_application
+from tests.offline import OfflineChat
 from handlers.services import Services
 from policies import validators as v
 from policies.form import DEFAULT_PATH, FormSession, FormSpec, FormSpecError
@@ -36,7 +36,7 @@ from policies.settings import Settings
 from policies.store import PolicyStore
 from storage import SqlRepository
 from storage.exports import export
-from tests.harness import all_text, last_text, offline_chat
+from tests.harness import all_text, internal_id, last_text, offline_chat
 
 TODAY = dt.date(2026, 11, 24)
 SPEC = FormSpec.load(DEFAULT_PATH)
@@ -471,7 +471,7 @@ async def test_odd_answers_through_the_app_are_stored_normalised_and_submit_work
     assert "请核对填报内容" in last_text(replies)
     replies = await chat.press("✅ 提交")
     assert "提交成功" in last_text(replies)
-    (entry,) = await repo.entries_for_user(USER)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, USER))
     assert entry.platform_name == "海洋装备中试平台" and entry.university == UPC
     assert entry.fields["platform_contact"] == "王老师"
     assert entry.fields["signed_on"] == "2025-04"
@@ -506,7 +506,7 @@ async def test_nul_in_an_answer_no_longer_blocks_submit(chat: OfflineChat, repo:
     assert "请核对填报内容" in last_text(replies)
     replies = await chat.press("✅ 提交")
     assert "提交成功" in last_text(replies)
-    (entry,) = await repo.entries_for_user(USER)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, USER))
     assert entry.fields["platform_contact"] == "王老师" and entry.fields["enterprise_contact"] == "李娜"
     assert all("\x00" not in str(value) for value in entry.fields.values())
-    assert await repo.get_draft(USER) is None
+    assert await repo.get_draft(await internal_id(repo, USER)) is None
