@@ -46,7 +46,10 @@ def form_flow(svc: Services) -> FormFlow:
         def ask(text: str) -> Any:
             return svc.policies.matcher.answer(text, svc.settings.today())
 
-        flow = FormFlow(svc.repo, spec, svc.settings.today, ask)
+        def facts() -> Any:  # the current policy data: a published deadline moves the filing quarter
+            return svc.policies.base.dated_facts
+
+        flow = FormFlow(svc.repo, spec, svc.settings.today, ask, facts)
         svc.extras[FLOW_KEY] = flow
     return flow
 
