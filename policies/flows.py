@@ -362,6 +362,9 @@ class FormFlow:
             session.advance()
             await self._save(user_id, session)
             return [_prefixed("还有必填项未填写：", session.prompt())]
+        if await self.repo.get_draft(user_id) is None:  # submitted by another process meanwhile
+            self._drafts[user_id] = None
+            return [Reply(ALREADY_SUBMITTED, ((Button("我的项目", "e:list"),),))]
         fields = session.final_answers()
         quarter = self.quarter()
         duplicate = await self.repo.find_duplicate(
