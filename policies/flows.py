@@ -257,10 +257,9 @@ class FormFlow:
     # text and buttons --------------------------------------------------------------------------------
     async def handle_text(self, user_id: int, text: str) -> list[Reply]:
         """A typed message while the form (or a 更新进展 step) is active."""
-        if len(text) > MAX_INPUT:
-            async with self._lock(user_id):
-                return await self._pending_prompt(user_id, TOO_LONG)
         async with self._lock(user_id):
+            if len(text) > MAX_INPUT:  # refused, and the pending field asked again
+                return await self._pending_prompt(user_id, TOO_LONG)
             update = (await self._pending_updates()).get(user_id)
             if update is not None:
                 return await self._update_text(user_id, update, text)
@@ -461,15 +460,6 @@ class FormFlow:
         entry = await self.repo.get_entry(entry_id)
         return entry if entry is not None and entry.user_id == user_id else None
 
-    async def _refuse_entry(self, user_id: int, raw_id: str) -> list[Reply] | None:
-        """None when `raw_id` names an entry of this user; otherwise the refusal to send."""
-        if _ID.fullmatch(raw_id) is None:
-            return [Reply(EXPIRED)]
-        if await self._owned_entry(user_id, int(raw_id)) is None:
-            logger.info("User %s refused access to entry %s", user_id, raw_id)
-            return [Reply(NOT_YOURS)]
-        return None
-
     async def _entry_button(self, user_id: int, data: str) -> list[Reply]:
         parts = data.split(":")
         action, args = (parts[1] if len(parts) > 1 else ""), parts[2:]
@@ -478,12 +468,12 @@ class FormFlow:
         if action == "cancel":
             await self._set_update(user_id, None)
             return [Reply("已取消更新进展。")]
-        if action not in ("hist", "upd", "st", "skip") or not args:
+        if action not in ("hist", "upd", "st", "skip") or not args or _ID.fullmatch(args[0]) is None:
             return [Reply(EXPIRED)]
-        refused = await self._refuse_entry(user_id, args[0])
-        entry = None if refused else await self._owned_entry(user_id, int(args[0]))
+        entry = await self._owned_entry(user_id, int(args[0]))
         if entry is None:
-            return refused or [Reply(NOT_YOURS)]
+            logger.info("User %s refused access to entry %s", user_id, args[0])
+            return [Reply(NOT_YOURS)]
         if action == "hist":
             return [await self._history(user_id, entry)]
         if action == "upd":
