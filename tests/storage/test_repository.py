@@ -108,7 +108,7 @@ async def test_find_duplicate_ignores_spacing_case_and_width(
 
 async def test_find_duplicate_keeps_quarters_universities_and_projects_apart(repo: SqlRepository) -> None:
     await repo.create_entry(1, Q1, fields())
-    base = {
+    base: dict[str, Any] = {
         "credit_code": CODE,
         "university": "青岛大学",
         "platform_name": "海洋材料工程研究中心",
@@ -122,7 +122,7 @@ async def test_find_duplicate_keeps_quarters_universities_and_projects_apart(rep
 
 async def test_find_duplicate_filed_by_offers_only_that_users_entries(repo: SqlRepository) -> None:
     theirs = await repo.create_entry(1, Q1, fields())
-    key = {
+    key: dict[str, Any] = {
         "credit_code": CODE,
         "university": "青岛大学",
         "platform_name": "海洋材料工程研究中心",
