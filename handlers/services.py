@@ -40,7 +40,10 @@ class Services:
             def ask(text: str) -> Any:
                 return self.policies.matcher.answer(text, self.settings.today())
 
-            flow = FormFlow(self.repo, spec, self.settings.today, ask)
+            def facts() -> Any:  # the current policy data: a published deadline moves the filing quarter
+                return self.policies.base.dated_facts
+
+            flow = FormFlow(self.repo, spec, self.settings.today, ask, facts)
             self._conversation = Conversation(
                 repo=self.repo,
                 policies=self.policies,

@@ -4,7 +4,9 @@ A quarter is a calendar quarter written "2026Q4". Week N of a quarter is the Mon
 calendar week, week 1 being the week that contains the quarter's first day (so week 1 may start
 a few days before the quarter). Enterprises submit in week 3; the deadline is the Friday of
 week 3, extendable by one week on request. A DatedFact of kind "deadline" for a quarter
-overrides the computed date (it is what the source documents actually published).
+overrides the computed date (it is what the source documents actually published). After the
+extended deadline the quarter's lists have gone back to the universities, so an entry filed
+then belongs on the next quarter's list (`filing_quarter`).
 """
 
 from __future__ import annotations
@@ -128,6 +130,32 @@ def next_deadline(today: dt.date, facts: Iterable[DatedFact] = ()) -> Deadline:
     quarter = quarter_of(today)
     current = deadline(quarter, facts)
     return current if today <= current.date else deadline(next_quarter(quarter), facts)
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Which quarter's list an entry filed on a given day goes into.
+
+    `missed` is the deadline of the calendar quarter that day falls in when its extended date has
+    passed (its lists have gone back to the universities), so the entry goes to the next quarter."""
+
+    quarter: str
+    missed: Deadline | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.missed is not None
+
+
+def filing_quarter(today: dt.date, facts: Iterable[DatedFact] = ()) -> Filing:
+    """The list still open on `today`: this quarter's until its extended deadline (a published
+    deadline fact for the quarter decides it), the next quarter's after that."""
+    facts = tuple(facts)
+    quarter = quarter_of(today)
+    closed = deadline(quarter, facts)
+    if today <= closed.extended_date:
+        return Filing(quarter)
+    return Filing(next_quarter(quarter), closed)
 
 
 def format_date(day: dt.date, with_year: bool = True) -> str:

@@ -5,6 +5,12 @@ loses at most the message being typed, and a new `FormFlow` on the same database
 pending 我的项目 "更新进展" step is kept in the repository's key-value store for the same reason.
 
 Calls for one user are serialised by a per-user lock; different users never wait for each other.
+Submitting files the entry and closes the draft in one repository transaction (`submit_draft`), so
+a crash leaves either the draft or the entry, and a second 提交 finds no draft and files nothing.
+
+Until enterprise membership exists, a user sees, updates and is offered as a duplicate only the
+entries they filed themselves: the credit code in a profile is whatever the user typed.
+Button data comes from the client and is checked before use: anything malformed is refused politely.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import re
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
-from policies.cycle import quarter_name, quarter_of
+from policies.cycle import Filing, filing_quarter, format_date, quarter_name
 from policies.form import BACK, CANCEL, PROFILE_ATTRS, STALE, FormSession, FormSpec, display
+from policies.models import DatedFact
 from policies.ports import Repository
 from policies.records import (
     F_CREDIT_CODE,
@@ -46,8 +54,13 @@ QUESTION_ENDS = ("?", "？", "吗", "呢")
 PAUSED = "已暂停，草稿已保存，发送 /start 可继续填写。"
 NO_FORM = "当前没有进行中的填报。点击“填报结对项目”或发送 /fill 开始填报。"
 TOO_LONG = f"内容过长（超过 {MAX_INPUT} 字），未做处理，请精简后重新输入。"
-NOT_YOURS = "无法操作该项目：只能查看和更新本企业填报的项目。"
+NOT_YOURS = "无法操作该项目：只能查看和更新您本人填报的项目。"
 NO_ENTRIES = "您还没有填报过项目。点击“填报结对项目”或发送 /fill 开始填报。"
+EXPIRED = "该按钮已失效，未做任何处理。请发送 /start 重新打开菜单。"
+ALREADY_SUBMITTED = "该填报已提交，无需重复提交。可在“我的项目”中查看。"
+FILL_BUTTON = Button("填报结对项目", "f:fill")
+MAX_BUTTON_DATA = 64  # Telegram's limit for callback data, in bytes; ours is ASCII
+_ID = re.compile(r"[1-9][0-9]{0,18}")
 ONE_LIST_RULE = "按要求一个高校院所一张清单、不合并：与几所高校合作，就分别填报几份。"
 
 
@@ -76,11 +89,14 @@ class FormFlow:
         spec: FormSpec,
         today: Callable[[], dt.date],
         ask: AskFn | None = None,
+        facts: Callable[[], Iterable[DatedFact]] | None = None,
     ) -> None:
+        """`facts`: the current policy data's dated facts (a published deadline moves the filing quarter)."""
         self.repo = repo
         self.spec = spec
         self.today = today
         self.ask = ask
+        self.facts = facts
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._updates: dict[int, dict[str, Any]] | None = None
         self._updates_loading = asyncio.Lock()
@@ -139,8 +155,12 @@ class FormFlow:
         await self.repo.delete_draft(user_id)
         self._drafts[user_id] = None
 
+    def filing(self) -> Filing:
+        """The list an entry filed today goes into: the next quarter's once this one has closed."""
+        return filing_quarter(self.today(), self.facts() if self.facts is not None else ())
+
     def quarter(self) -> str:
-        return quarter_of(self.today())
+        return self.filing().quarter
 
     # state queries ---------------------------------------------------------------------------------
     async def is_active(self, user_id: int) -> bool:
@@ -170,14 +190,17 @@ class FormFlow:
     async def start(self, user_id: int) -> list[Reply]:
         """/fill: continue an active draft, offer a paused one back, or begin a new form."""
         async with self._lock(user_id):
-            await self._set_update(user_id, None)
-            loaded = await self._session(user_id)
-            if loaded is not None:
-                session, paused = loaded
-                if not paused:
-                    return [_prefixed("您正在填报，请继续：", session.prompt())]
-                return [self._resume_offer(session, restart=True)]
-            return await self._new(user_id)
+            return await self._start(user_id)
+
+    async def _start(self, user_id: int) -> list[Reply]:
+        await self._set_update(user_id, None)
+        loaded = await self._session(user_id)
+        if loaded is not None:
+            session, paused = loaded
+            if not paused:
+                return [_prefixed("您正在填报，请继续：", session.prompt())]
+            return [self._resume_offer(session, restart=True)]
+        return await self._new(user_id)
 
     async def offer_resume(self, user_id: int) -> list[Reply]:
         """/start: a draft in progress is paused (free text is a question again) and offered back."""
@@ -223,9 +246,10 @@ class FormFlow:
         session = FormSession.new(self.spec, offer)
         await self._save(user_id, session)
         logger.info("Form started by user %s", user_id)
+        filing = self.filing()
         intro = (
-            f"开始填报《科创平台产学研结对共建项目清单》（{quarter_name(self.quarter())}）。\n"
-            f"{ONE_LIST_RULE}\n"
+            f"开始填报《科创平台产学研结对共建项目清单》（{quarter_name(filing.quarter)}）。\n"
+            f"{_late_notice(filing)}{ONE_LIST_RULE}\n"
             "每一步都可点“上一步”返回，点“取消”暂停（草稿会保存），最后可逐项核对修改再提交。"
         )
         return [Reply(intro), session.prompt()]
@@ -233,9 +257,9 @@ class FormFlow:
     # text and buttons --------------------------------------------------------------------------------
     async def handle_text(self, user_id: int, text: str) -> list[Reply]:
         """A typed message while the form (or a 更新进展 step) is active."""
-        if len(text) > MAX_INPUT:
-            return [Reply(TOO_LONG)]
         async with self._lock(user_id):
+            if len(text) > MAX_INPUT:  # refused, and the pending field asked again
+                return await self._pending_prompt(user_id, TOO_LONG)
             update = (await self._pending_updates()).get(user_id)
             if update is not None:
                 return await self._update_text(user_id, update, text)
@@ -251,6 +275,20 @@ class FormFlow:
                 await self._save(user_id, session)
             return step.replies
 
+    async def _pending_prompt(self, user_id: int, note: str) -> list[Reply]:
+        """`note`, then what the form (or the 更新进展 step) is waiting for, so the user can go on."""
+        update = (await self._pending_updates()).get(user_id)
+        if update is not None:
+            entry = await self._owned_entry(user_id, int(update.get("entry_id", 0)))
+            if entry is not None:
+                if update.get("step") == "status":
+                    return [_prefixed(note, self._status_prompt(entry))]
+                return [_prefixed(note, self._update_prompt(update, entry))]
+        loaded = await self._session(user_id)
+        if loaded is None or loaded[1]:
+            return [Reply(note)]
+        return [_prefixed(note, loaded[0].prompt())]
+
     def _answer_question(self, text: str) -> str | None:
         if self.ask is None or not looks_like_question(text):
             return None
@@ -262,7 +300,11 @@ class FormFlow:
         return answer.text if answer is not None and answer.matched else None
 
     async def handle_button(self, user_id: int, data: str) -> list[Reply]:
-        """An inline button: `f:...` (form) or `e:...` (我的项目)."""
+        """An inline button: `f:...` (form) or `e:...` (我的项目). Data that no button of ours carries
+        (non-ASCII, a lone surrogate, too long) is refused before anything reads it."""
+        if not _well_formed(data):
+            logger.info("Malformed button data from user %s refused", user_id)
+            return [Reply(EXPIRED)]
         async with self._lock(user_id):
             if data.startswith("e:"):
                 return await self._entry_button(user_id, data)
@@ -271,6 +313,16 @@ class FormFlow:
     async def _form_button(self, user_id: int, data: str) -> list[Reply]:
         parts = data.split(":")
         action = parts[1] if len(parts) > 1 else ""
+        if action == "fill":
+            return await self._start(user_id)
+        if action == "upd":  # f:upd:<id> of someone else's entry is refused; an unknown id is stale
+            raw_id = parts[2] if len(parts) > 2 else ""
+            if _ID.fullmatch(raw_id) is None:
+                return [Reply(EXPIRED)]
+            other = await self.repo.get_entry(int(raw_id))
+            if other is not None and other.user_id != user_id:
+                logger.info("User %s refused access to entry %s", user_id, raw_id)
+                return [Reply(NOT_YOURS)]
         if action == "restart":
             await self._delete_draft(user_id)
             await self._set_update(user_id, None)
@@ -309,6 +361,9 @@ class FormFlow:
             session.advance()
             await self._save(user_id, session)
             return [_prefixed("还有必填项未填写：", session.prompt())]
+        if await self.repo.get_draft(user_id) is None:  # submitted by another process meanwhile
+            self._drafts[user_id] = None
+            return [Reply(ALREADY_SUBMITTED, ((Button("我的项目", "e:list"),),))]
         fields = session.final_answers()
         quarter = self.quarter()
         duplicate = await self.repo.find_duplicate(
@@ -317,46 +372,54 @@ class FormFlow:
             university=str(fields.get(F_UNIVERSITY, "")),
             platform_name=str(fields.get(F_PLATFORM_NAME, "")),
             project_name=str(fields.get(F_PROJECT_NAME, "")),
+            filed_by=user_id,  # another user's entry is never offered, whatever credit code was typed
         )
         if duplicate is None:
-            entry = await self.repo.create_entry(user_id, quarter, fields)
-            return await self._finish(user_id, session, entry, updated=False)
+            return await self._file(user_id, session, quarter, None)
         session.mode, session.duplicate = "duplicate", {"id": duplicate.id, "quarter": quarter}
         await self._save(user_id, session)
         return [_duplicate_offer(duplicate)]
 
     async def _resolve_duplicate(
-        self, user_id: int, session: FormSession, action: str, args: Sequence[str]
+        self, user_id: int, session: FormSession, action: str, args: list[str]
     ) -> list[Reply]:
         dup_id = session.duplicate.get("id")
         if session.mode != "duplicate":
             return [_prefixed(STALE, session.prompt())]
+        shown = await self._owned_entry(user_id, int(dup_id)) if dup_id else None
         if action == "upd" and args[:1] != [str(dup_id)]:
-            shown = await self.repo.get_entry(int(dup_id)) if dup_id else None
             return [_prefixed(STALE, _duplicate_offer(shown) if shown else session.prompt())]
-        fields = session.final_answers()
         quarter = str(session.duplicate.get("quarter") or self.quarter())
-        existing = await self.repo.get_entry(int(dup_id)) if action == "upd" and dup_id else None
-        if existing is None:
-            entry = await self.repo.create_entry(user_id, quarter, fields)
-            return await self._finish(user_id, session, entry, updated=False)
-        # The new answers replace the old row; a field left empty this time is removed.
-        changes = {spec.id: fields.get(spec.id) for spec in self.spec.fields}
-        entry = await self.repo.update_entry(existing.id, user_id, changes)
-        return await self._finish(user_id, session, entry, updated=True)
+        return await self._file(user_id, session, quarter, shown if action == "upd" else None)
 
-    async def _finish(
-        self, user_id: int, session: FormSession, entry: Entry, *, updated: bool
+    async def _file(
+        self, user_id: int, session: FormSession, quarter: str, existing: Entry | None
     ) -> list[Reply]:
+        """Submit: the entry (new, or `existing` updated) and the draft's end are one transaction."""
         answers = session.final_answers()
         profile_values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
+        profile = None
         if profile_values["enterprise_name"] and profile_values["credit_code"]:
-            await self.repo.save_profile(Profile(user_id=user_id, **profile_values))
-        await self._delete_draft(user_id)
+            profile = Profile(user_id=user_id, **profile_values)
+        if existing is None:
+            entry = await self.repo.submit_draft(user_id, quarter, answers, profile=profile)
+        else:
+            # The new answers replace the old row; a field left empty this time is removed.
+            changes = {spec.id: answers.get(spec.id) for spec in self.spec.fields}
+            entry = await self.repo.submit_draft(
+                user_id, quarter, changes, update_id=existing.id, profile=profile
+            )
+        self._drafts[user_id] = None
+        if entry is None:  # another press (or process) submitted this draft already
+            logger.info("Second submit of an already submitted draft by user %s ignored", user_id)
+            return [Reply(ALREADY_SUBMITTED, ((Button("我的项目", "e:list"),),))]
+        updated = existing is not None
         logger.info("Entry %s %s by user %s", entry.id, "updated" if updated else "created", user_id)
         verb = "已更新本季度已有项目" if updated else "提交成功"
+        filing = self.filing()
+        late = _late_notice(filing) if filing.quarter == entry.quarter else ""
         text = (
-            f"✅ {verb}！\n项目“{entry.project_name}”已记入{quarter_name(entry.quarter)}"
+            f"✅ {verb}！\n{late}项目“{entry.project_name}”已记入{quarter_name(entry.quarter)}"
             f"「{entry.university}」的《科创平台产学研结对共建项目清单》。\n"
             f"{ONE_LIST_RULE}下季度请在“我的项目”中更新进展。"
         )
@@ -367,7 +430,7 @@ class FormFlow:
         """The user's entries, one message per university, newest quarter first."""
         entries = list(await self.repo.entries_for_user(user_id))
         if not entries:
-            return [Reply(NO_ENTRIES)]
+            return [Reply(NO_ENTRIES, ((FILL_BUTTON,),))]
         carried = {e.origin_id for e in entries if e.origin_id is not None}
         replies: list[Reply] = [Reply(f"您共填报 {len(entries)} 条项目记录（{ONE_LIST_RULE}）")]
         for university in sorted({e.university for e in entries}):
@@ -392,19 +455,10 @@ class FormFlow:
             replies.append(Reply("\n".join(lines), tuple(buttons)))
         return replies
 
-    async def _owned_entry(self, user_id: int, raw_id: str) -> Entry | None:
-        """The entry if this user filed it, or it belongs to the enterprise of the user's profile."""
-        if not raw_id.isdigit():
-            return None
-        entry = await self.repo.get_entry(int(raw_id))
-        if entry is None:
-            return None
-        if entry.user_id == user_id:
-            return entry
-        profile = await self.repo.get_profile(user_id)
-        if profile is not None and profile.credit_code and profile.credit_code == entry.credit_code:
-            return entry
-        return None
+    async def _owned_entry(self, user_id: int, entry_id: int) -> Entry | None:
+        """The entry if this user filed it (the credit code of a profile is only what was typed)."""
+        entry = await self.repo.get_entry(entry_id)
+        return entry if entry is not None and entry.user_id == user_id else None
 
     async def _entry_button(self, user_id: int, data: str) -> list[Reply]:
         parts = data.split(":")
@@ -414,8 +468,11 @@ class FormFlow:
         if action == "cancel":
             await self._set_update(user_id, None)
             return [Reply("已取消更新进展。")]
-        entry = await self._owned_entry(user_id, args[0]) if args else None
+        if action not in ("hist", "upd", "st", "skip") or not args or _ID.fullmatch(args[0]) is None:
+            return [Reply(EXPIRED)]
+        entry = await self._owned_entry(user_id, int(args[0]))
         if entry is None:
+            logger.info("User %s refused access to entry %s", user_id, args[0])
             return [Reply(NOT_YOURS)]
         if action == "hist":
             return [await self._history(user_id, entry)]
@@ -437,17 +494,21 @@ class FormFlow:
             await self._save(user_id, loaded[0], paused=True)
             notes.append(Reply("正在填写的表单已暂停（草稿已保存），完成更新后发送 /fill 可继续。"))
         await self._set_update(user_id, {"entry_id": entry.id, "step": "status"})
+        return [*notes, self._status_prompt(entry)]
+
+    def _status_prompt(self, entry: Entry) -> Reply:
         status_spec = self.spec.get(F_STATUS)
         choices = status_spec.choices if status_spec else ()
         buttons = [Button(c, f"e:st:{entry.id}:{i}") for i, c in enumerate(choices)]
         rows = [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
         rows.append((Button("保持不变", f"e:st:{entry.id}:k"), Button(CANCEL, "e:cancel")))
+        filing = self.filing()
         text = (
             f"更新进展：{entry.project_name}\n{entry.university} · {quarter_name(entry.quarter)} · "
-            f"当前状态：{entry.status or '未填'}\n"
-            f"更新将记入{quarter_name(self.quarter())}的清单，原记录和修改历史都会保留。\n请选择项目最新状态："
+            f"当前状态：{entry.status or '未填'}\n{_late_notice(filing)}"
+            f"更新将记入{quarter_name(filing.quarter)}的清单，原记录和修改历史都会保留。\n请选择项目最新状态："
         )
-        return [*notes, Reply(text, tuple(rows))]
+        return Reply(text, tuple(rows))
 
     async def _update_status(
         self, user_id: int, update: dict[str, Any], entry: Entry, choice: str
@@ -488,7 +549,7 @@ class FormFlow:
         return Reply(text, ((Button("跳过（进展不变）", f"e:skip:{entry.id}"), cancel),))
 
     async def _update_text(self, user_id: int, update: dict[str, Any], text: str) -> list[Reply]:
-        entry = await self.repo.get_entry(int(update.get("entry_id", 0)))
+        entry = await self._owned_entry(user_id, int(update.get("entry_id", 0)))
         if entry is None:
             await self._set_update(user_id, None)
             return [Reply("该项目已不存在。")]
@@ -555,6 +616,21 @@ class FormFlow:
         if not changes:
             lines.append("暂无修改记录。")
         return Reply("\n".join(lines), ((Button(f"更新进展 #{entry.id}", f"e:upd:{entry.id}"),),))
+
+
+def _well_formed(data: str) -> bool:
+    """Could one of our buttons carry this? ASCII (so no lone surrogate), printable, within 64 bytes."""
+    return 0 < len(data) <= MAX_BUTTON_DATA and data.isascii() and data.isprintable()
+
+
+def _late_notice(filing: Filing) -> str:
+    """'本季度（…）清单已于…截止并报送高校，本条将记入…清单。' when this quarter's list has closed."""
+    if filing.missed is None:
+        return ""
+    return (
+        f"本季度（{quarter_name(filing.missed.quarter)}）清单已于{format_date(filing.missed.extended_date)}"
+        f"截止并报送高校，本条将记入{quarter_name(filing.quarter)}清单。\n"
+    )
 
 
 def _when(moment: dt.datetime) -> str:

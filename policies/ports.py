@@ -27,11 +27,37 @@ class Repository(Protocol):
     async def create_entry(
         self, user_id: int, quarter: str, fields: Mapping[str, Any], *, origin_id: int | None = None
     ) -> Entry: ...
-    async def get_entry(self, entry_id: int) -> Entry | None: ...
-    async def find_duplicate(
-        self, *, quarter: str, credit_code: str, university: str, platform_name: str, project_name: str
+    async def submit_draft(
+        self,
+        user_id: int,
+        quarter: str,
+        fields: Mapping[str, Any],
+        *,
+        update_id: int | None = None,
+        profile: Profile | None = None,
     ) -> Entry | None:
-        """Same enterprise + university + platform + project in one quarter (normalised compare)."""
+        """Close the user's draft and file it in one transaction: a new entry for `quarter`, or with
+        `update_id` that entry of this user changed in place by `fields` (None removes a field, history
+        kept); `profile` saved alongside. Returns None, writing nothing, when the user has no draft
+        (it was submitted already); NotFound when `update_id` is not an entry this user filed."""
+        ...
+
+    async def get_entry(self, entry_id: int) -> Entry | None:
+        """The entry, or None (also for ids no entry can have: zero, negative, beyond 32 bits)."""
+        ...
+
+    async def find_duplicate(
+        self,
+        *,
+        quarter: str,
+        credit_code: str,
+        university: str,
+        platform_name: str,
+        project_name: str,
+        filed_by: int | None = None,
+    ) -> Entry | None:
+        """Same enterprise + university + platform + project in one quarter (normalised compare),
+        among the entries `filed_by` filed when given."""
         ...
 
     async def update_entry(self, entry_id: int, changed_by: int, changes: Mapping[str, Any]) -> Entry:

@@ -59,6 +59,7 @@ FINAL_STATUSES = ("sent", "failed", "blocked")
 OPEN_STATUSES = ("pending", "sending")
 LIST_SEPARATOR = "、"
 _STREAM_BATCH = 500
+MAX_ENTRY_ID = 2**31 - 1  # entries.id is a 32-bit INTEGER on PostgreSQL; larger ids cannot exist
 _IN_CHUNK = 5000  # stay far below SQLite's bound-parameter limit
 _ENTRIES = EntryRow.__table__
 _CHANGES = EntryChangeRow.__table__
@@ -134,6 +135,20 @@ def _apply(fields: dict[str, Any], changes: Mapping[str, Any]) -> list[tuple[str
             fields[name] = new
             diff.append((name, old, new))
     return diff
+
+
+def _new_entry_row(user_id: int, quarter: str, fields: Mapping[str, Any], origin_id: int | None) -> EntryRow:
+    clean = _json_safe(dict(fields), "entry fields")
+    now = utcnow()
+    return EntryRow(
+        user_id=user_id,
+        quarter=quarter,
+        fields=clean,
+        origin_id=origin_id,
+        created_at=now,
+        updated_at=now,
+        **_key_columns(clean),
+    )
 
 
 # ORM row -> record ------------------------------------------------------------------------------
@@ -266,6 +281,10 @@ class SqlRepository(IdentityStoreMixin):
             )
 
     async def save_profile(self, profile: Profile) -> None:
+        async with self._transaction() as s:
+            await s.execute(self._profile_upsert(profile))
+
+    def _profile_upsert(self, profile: Profile) -> Any:
         values = {
             "enterprise_name": profile.enterprise_name,
             "credit_code": profile.credit_code.strip(),
@@ -275,9 +294,7 @@ class SqlRepository(IdentityStoreMixin):
             "updated_at": utcnow(),
         }
         stmt = self._insert(ProfileRow).values(user_id=profile.user_id, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
-        async with self._transaction() as s:
-            await s.execute(stmt)
+        return stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
 
     # drafts -----------------------------------------------------------------------------------------
 
@@ -306,37 +323,69 @@ class SqlRepository(IdentityStoreMixin):
     async def create_entry(
         self, user_id: int, quarter: str, fields: Mapping[str, Any], *, origin_id: int | None = None
     ) -> Entry:
-        clean = _json_safe(dict(fields), "entry fields")
-        now = utcnow()
-        row = EntryRow(
-            user_id=user_id,
-            quarter=quarter,
-            fields=clean,
-            origin_id=origin_id,
-            created_at=now,
-            updated_at=now,
-            **_key_columns(clean),
-        )
+        row = _new_entry_row(user_id, quarter, fields, origin_id)
         async with self._transaction() as s:
             s.add(row)
             await s.flush()
             return _entry(row)
 
+    async def submit_draft(
+        self,
+        user_id: int,
+        quarter: str,
+        fields: Mapping[str, Any],
+        *,
+        update_id: int | None = None,
+        profile: Profile | None = None,
+    ) -> Entry | None:
+        """File the user's draft and close it in one transaction, so a crash leaves either the draft
+        or the entry, never both. See `policies.ports.Repository.submit_draft`."""
+        new_row = None if update_id is not None else _new_entry_row(user_id, quarter, fields, None)
+        async with self._transaction() as s:
+            closed = cast(
+                "CursorResult[Any]", await s.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+            )
+            if closed.rowcount == 0:
+                return None  # submitted before (a second press, or another process): file nothing
+            if new_row is not None:
+                s.add(new_row)
+                await s.flush()
+                row = new_row
+            else:
+                row = await self._locked_entry(s, cast("int", update_id), owner=user_id)
+                self._change_in_place(s, row, user_id, fields)
+            if profile is not None:
+                await s.execute(self._profile_upsert(profile))
+            await s.flush()
+            return _entry(row)
+
     async def get_entry(self, entry_id: int) -> Entry | None:
+        if not 0 < entry_id <= MAX_ENTRY_ID:
+            return None
         async with self._read() as s:
             row = await s.get(EntryRow, entry_id)
             return None if row is None else _entry(row)
 
     async def find_duplicate(
-        self, *, quarter: str, credit_code: str, university: str, platform_name: str, project_name: str
+        self,
+        *,
+        quarter: str,
+        credit_code: str,
+        university: str,
+        platform_name: str,
+        project_name: str,
+        filed_by: int | None = None,
     ) -> Entry | None:
-        """Same enterprise + university + platform + project in one quarter (normalised compare)."""
+        """Same enterprise + university + platform + project in one quarter (normalised compare),
+        among the entries `filed_by` filed when given."""
         wanted = (normalize_name(university), normalize_name(platform_name), normalize_name(project_name))
         stmt = (
             select(EntryRow)
             .where(EntryRow.quarter == quarter, EntryRow.credit_code == normalize_credit_code(credit_code))
             .order_by(EntryRow.id)
         )
+        if filed_by is not None:
+            stmt = stmt.where(EntryRow.user_id == filed_by)
         async with self._read() as s:
             for row in await s.scalars(stmt):
                 have = (
@@ -400,10 +449,16 @@ class SqlRepository(IdentityStoreMixin):
                 log.info("carry_forward of entry %s into %s raced; updating the winner", entry_id, quarter)
         raise AssertionError("unreachable")
 
-    async def _locked_entry(self, s: AsyncSession, entry_id: int) -> EntryRow:
-        row = (await s.scalars(select(EntryRow).where(EntryRow.id == entry_id).with_for_update())).first()
+    async def _locked_entry(self, s: AsyncSession, entry_id: int, *, owner: int | None = None) -> EntryRow:
+        """The entry row, locked for update; NotFound when it does not exist (or `owner` did not file it)."""
+        stmt = select(EntryRow).where(EntryRow.id == entry_id)
+        if owner is not None:
+            stmt = stmt.where(EntryRow.user_id == owner)
+        row = None
+        if 0 < entry_id <= MAX_ENTRY_ID:
+            row = (await s.scalars(stmt.with_for_update())).first()
         if row is None:
-            raise NotFound(f"entry {entry_id} does not exist")
+            raise NotFound(f"entry {entry_id} does not exist" + ("" if owner is None else f" for {owner}"))
         return row
 
     def _change_in_place(
@@ -469,6 +524,8 @@ class SqlRepository(IdentityStoreMixin):
                     yield row
 
     async def history(self, entry_id: int) -> Sequence[EntryChange]:
+        if not 0 < entry_id <= MAX_ENTRY_ID:
+            return []
         stmt = select(EntryChangeRow).where(EntryChangeRow.entry_id == entry_id).order_by(EntryChangeRow.id)
         async with self._read() as s:
             return [_change(row) for row in await s.scalars(stmt)]

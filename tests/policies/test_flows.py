@@ -55,7 +55,11 @@ def fake_ask(text: str) -> FakeAnswer:
     return FakeAnswer(False, "没有找到确切答案")
 
 
-def make_flow(repo: Repository, day: dt.date = dt.date(2026, 11, 24)) -> FormFlow:
+# Week 3 of 2026Q4, before its deadline (Friday 2026-10-16, extendable to 2026-10-23).
+TODAY = dt.date(2026, 10, 14)
+
+
+def make_flow(repo: Repository, day: dt.date = TODAY) -> FormFlow:
     return FormFlow(repo, SPEC, Clock(day), fake_ask)
 
 
@@ -163,12 +167,12 @@ async def test_duplicate_can_still_be_created(repo: Repository) -> None:
 
 
 async def test_carry_forward_into_the_next_quarter_keeps_history(repo: Repository) -> None:
-    flow = make_flow(repo, dt.date(2026, 8, 3))
+    flow = make_flow(repo, dt.date(2026, 7, 15))
     await file_entry(flow, signed_on="2026-07-01")
     (old,) = await repo.entries_for_user(USER)
     assert old.quarter == "2026Q3"
 
-    later = make_flow(repo, dt.date(2026, 11, 24))
+    later = make_flow(repo, TODAY)
     mine = await later.my_entries(USER)
     assert "【中国石油大学（华东）】" in mine[1].text and "2026年第三季度" in mine[1].text
     ask_status = await later.handle_button(USER, button(mine, f"更新进展 #{old.id}"))
@@ -201,18 +205,19 @@ async def test_update_asks_for_the_signing_date_when_status_needs_it(repo: Repos
     assert "请补充签约日期" in replies[0].text
     replies = await flow.handle_text(USER, "2026-13-01")
     assert "不是有效日期" in replies[0].text
-    await flow.handle_text(USER, "2026年11月2日")
+    await flow.handle_text(USER, "2026年10月2日")
     await flow.handle_button(USER, f"e:skip:{entry.id}")
     (updated,) = await repo.entries_for_user(USER)  # same quarter: updated in place
-    assert updated.status == "已签约" and updated.fields["signed_on"] == "2026-11-02"
+    assert updated.status == "已签约" and updated.fields["signed_on"] == "2026-10-02"
 
 
 async def test_entries_of_others_are_refused(repo: Repository) -> None:
     flow = make_flow(repo)
     await file_entry(flow)
     (entry,) = await repo.entries_for_user(USER)
-    for data in (f"e:upd:{entry.id}", f"e:hist:{entry.id}", "e:upd:999", "e:hist:abc"):
-        assert "只能查看和更新本企业" in (await flow.handle_button(2002, data))[0].text
+    for data in (f"e:upd:{entry.id}", f"e:hist:{entry.id}", "e:upd:999"):
+        assert "只能查看和更新您本人填报的项目" in (await flow.handle_button(2002, data))[0].text
+    assert "按钮已失效" in (await flow.handle_button(2002, "e:hist:abc"))[0].text
     assert not await flow.is_active(2002)
 
 

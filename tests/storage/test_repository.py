@@ -108,7 +108,7 @@ async def test_find_duplicate_ignores_spacing_case_and_width(
 
 async def test_find_duplicate_keeps_quarters_universities_and_projects_apart(repo: SqlRepository) -> None:
     await repo.create_entry(1, Q1, fields())
-    base = {
+    base: dict[str, Any] = {
         "credit_code": CODE,
         "university": "青岛大学",
         "platform_name": "海洋材料工程研究中心",
@@ -118,6 +118,29 @@ async def test_find_duplicate_keeps_quarters_universities_and_projects_apart(rep
     assert await repo.find_duplicate(quarter=Q1, **{**base, "university": "中国海洋大学"}) is None
     assert await repo.find_duplicate(quarter=Q1, **{**base, "project_name": "另一个项目"}) is None
     assert await repo.find_duplicate(quarter=Q1, **{**base, "credit_code": "91370200MA3C99999Y"}) is None
+
+
+async def test_find_duplicate_filed_by_offers_only_that_users_entries(repo: SqlRepository) -> None:
+    theirs = await repo.create_entry(1, Q1, fields())
+    key: dict[str, Any] = {
+        "credit_code": CODE,
+        "university": "青岛大学",
+        "platform_name": "海洋材料工程研究中心",
+        "project_name": "海洋防腐涂层联合研发",
+    }
+    assert await repo.find_duplicate(quarter=Q1, filed_by=2, **key) is None
+    mine = await repo.create_entry(2, Q1, fields())
+    assert (await repo.find_duplicate(quarter=Q1, filed_by=2, **key)) == mine
+    assert (await repo.find_duplicate(quarter=Q1, **key)) == theirs
+
+
+@pytest.mark.parametrize("entry_id", [0, -1, 2**31, 2**63, 10**30])
+async def test_ids_no_entry_can_have_are_simply_not_found(repo: SqlRepository, entry_id: int) -> None:
+    await repo.create_entry(1, Q1, fields())
+    assert await repo.get_entry(entry_id) is None
+    assert list(await repo.history(entry_id)) == []
+    with pytest.raises(NotFound):
+        await repo.update_entry(entry_id, 1, {"status": "在建"})
 
 
 async def test_update_entry_records_one_change_per_changed_field(repo: SqlRepository) -> None:

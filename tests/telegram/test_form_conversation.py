@@ -16,7 +16,7 @@ from policies.store import PolicyStore
 from tests.harness import all_text, buttons, internal_id, last_text, offline_chat
 from tests.offline import OfflineChat
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 10, 14)  # week 3 of 2026Q4: its list is still open
 USER = 10001
 
 TYPED = {
