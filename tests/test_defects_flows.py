@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import event
 from telegram.request import BaseRequest
 
-from handlers.app import App, build_application
-from handlers.offline import BotMessage, OfflineChat
+from handlers.telegram.app import App, build_application
+from tests.offline import BotMessage, OfflineChat
 from handlers.services import Services
 from policies import cycle
 from policies.flows import ALREADY_SUBMITTED, EXPIRED, NOT_YOURS, TOO_LONG, FormFlow
@@ -31,7 +31,7 @@ from policies.records import Profile
 from policies.settings import Settings
 from policies.store import PolicyStore
 from storage import SqlRepository
-from tests.harness import all_text, buttons, last_text, offline_chat, texts
+from tests.harness import all_text, buttons, internal_id, last_text, offline_chat, texts
 
 IN_WINDOW = dt.date(2026, 10, 14)  # week 3 of 2026Q4: its list is open until 2026-10-23
 VICTIM, ATTACKER = 501, 502
@@ -156,7 +156,7 @@ async def test_victims_credit_code_does_not_offer_or_overwrite_the_victims_entry
 ) -> None:
     await fill_to_summary(chat, VICTIM)
     await chat.press("✅ 提交", user_id=VICTIM)
-    (victim_entry,) = await repo.entries_for_user(VICTIM)
+    (victim_entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
 
     await fill_to_summary(chat, ATTACKER, FORGED)
     replies = await chat.press("✅ 提交", user_id=ATTACKER)
@@ -164,7 +164,7 @@ async def test_victims_credit_code_does_not_offer_or_overwrite_the_victims_entry
     assert "本季度已填报过相同的项目" not in all_text(replies) and "更新已有项目" not in buttons(replies)
     assert await repo.get_entry(victim_entry.id) == victim_entry  # contact, phone, status, progress intact
     assert list(await repo.history(victim_entry.id)) == []
-    (own,) = await repo.entries_for_user(ATTACKER)
+    (own,) = await repo.entries_for_user(await internal_id(repo, ATTACKER))
     assert own.id != victim_entry.id and own.fields["enterprise_contact"] == "赵六"
 
 
@@ -173,11 +173,11 @@ async def test_forged_buttons_on_another_users_entry_are_refused_and_leak_nothin
 ) -> None:
     await fill_to_summary(chat, VICTIM)
     await chat.press("✅ 提交", user_id=VICTIM)
-    (victim_entry,) = await repo.entries_for_user(VICTIM)
+    (victim_entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
     # The attacker's profile now carries the victim's credit code: that once granted ownership.
     await fill_to_summary(chat, ATTACKER, FORGED)
     await chat.press("✅ 提交", user_id=ATTACKER)
-    profile = await repo.get_profile(ATTACKER)
+    profile = await repo.get_profile(await internal_id(repo, ATTACKER))
     assert profile is not None and profile.credit_code == VICTIM_CODE
 
     vid = victim_entry.id
@@ -212,16 +212,16 @@ async def test_a_failure_inside_submit_keeps_the_draft_and_files_nothing_then_su
         with failing_statement(repo, "INSERT INTO PROFILES") as hits:
             replies = await chat.press("✅ 提交", user_id=VICTIM)
         assert hits and "出现了问题" in last_text(replies)
-        assert list(await repo.entries_for_user(VICTIM)) == []
-        assert await repo.get_draft(VICTIM) is not None
+        assert list(await repo.entries_for_user(await internal_id(repo, VICTIM))) == []
+        assert await repo.get_draft(await internal_id(repo, VICTIM)) is not None
 
         replies = await chat.press("✅ 提交", user_id=VICTIM, message_id=summary.message_id)
         assert "提交成功" in last_text(replies)
-        assert len(await repo.entries_for_user(VICTIM)) == 1 and await repo.get_draft(VICTIM) is None
+        assert len(await repo.entries_for_user(await internal_id(repo, VICTIM))) == 1 and await repo.get_draft(await internal_id(repo, VICTIM)) is None
 
         replies = await chat.press("✅ 提交", user_id=VICTIM, message_id=summary.message_id)
         assert "提交成功" not in all_text(replies)
-        assert len(await repo.entries_for_user(VICTIM)) == 1
+        assert len(await repo.entries_for_user(await internal_id(repo, VICTIM))) == 1
 
 
 SPEC = FormSpec.load()
@@ -338,15 +338,15 @@ async def test_malformed_button_data_is_refused_politely_and_stores_nothing(
     chat: OfflineChat, repo: SqlRepository
 ) -> None:
     await chat.send("/fill", user_id=VICTIM)  # a draft waiting at the first field (university)
-    before = await repo.get_draft(VICTIM)
+    before = await repo.get_draft(await internal_id(repo, VICTIM))
     assert before is not None
     for data in MALFORMED:
         replies = await forge(chat, VICTIM, data)  # raise_errors: a traceback fails the test here
         polite = last_text(replies)
         assert polite in (EXPIRED, NOT_YOURS) or polite.startswith(STALE), data
-        draft = await repo.get_draft(VICTIM)
+        draft = await repo.get_draft(await internal_id(repo, VICTIM))
         assert draft is not None and draft.state == before.state, data
-    assert list(await repo.entries_for_user(VICTIM)) == []
+    assert list(await repo.entries_for_user(await internal_id(repo, VICTIM))) == []
     assert "第1/16项" in last_text(await chat.send("/fill", user_id=VICTIM))
 
 
@@ -355,7 +355,7 @@ async def test_malformed_button_data_during_a_progress_update_changes_nothing(
 ) -> None:
     await fill_to_summary(chat, VICTIM)
     await chat.press("✅ 提交", user_id=VICTIM)
-    (entry,) = await repo.entries_for_user(VICTIM)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
     await chat.send("我的项目", user_id=VICTIM)
     await chat.press(f"更新进展 #{entry.id}", user_id=VICTIM)
     for data in (f"e:st:{entry.id}:²", f"e:st:{entry.id}:99999999999999999999", f"e:st:{entry.id}:\ud800"):
@@ -372,7 +372,7 @@ async def test_over_long_text_is_refused_and_the_pending_field_asked_again(
     replies = await chat.send("长" * 5000, user_id=VICTIM)
     assert TOO_LONG in all_text(replies)
     assert "第2/16项 · 科创平台名称" in last_text(replies)
-    draft = await repo.get_draft(VICTIM)
+    draft = await repo.get_draft(await internal_id(repo, VICTIM))
     assert draft is not None and "platform_name" not in draft.state["answers"]
 
 
@@ -381,7 +381,7 @@ async def test_over_long_progress_update_is_refused_and_asked_again(
 ) -> None:
     await fill_to_summary(chat, VICTIM)
     await chat.press("✅ 提交", user_id=VICTIM)
-    (entry,) = await repo.entries_for_user(VICTIM)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
     await chat.send("我的项目", user_id=VICTIM)
     await chat.press(f"更新进展 #{entry.id}", user_id=VICTIM)
     await chat.press("已完成", user_id=VICTIM)
@@ -411,7 +411,7 @@ async def test_after_the_extended_deadline_the_entry_goes_to_the_next_quarter_an
     opening, done = await file_on(repo, policies, dt.date(2026, 10, 26))
     assert LATE_NOTICE in opening and "（2027年第一季度）" in opening
     assert LATE_NOTICE in done and "已记入2027年第一季度" in done
-    (entry,) = await repo.entries_for_user(VICTIM)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
     assert entry.quarter == "2027Q1"
 
 
@@ -420,7 +420,7 @@ async def test_on_the_extended_deadline_itself_the_entry_stays_in_this_quarter(
 ) -> None:
     opening, done = await file_on(repo, policies, dt.date(2026, 10, 23))
     assert "截止并报送高校" not in opening + done and "已记入2026年第四季度" in done
-    (entry,) = await repo.entries_for_user(VICTIM)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
     assert entry.quarter == "2026Q4"
 
 
@@ -439,7 +439,7 @@ async def test_a_published_later_deadline_keeps_this_quarter_open(
     store.load()
     _, done = await file_on(repo, store, dt.date(2026, 11, 2))
     assert "截止并报送高校" not in done and "已记入2026年第四季度" in done
-    (entry,) = await repo.entries_for_user(VICTIM)
+    (entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
     assert entry.quarter == "2026Q4"
 
 
