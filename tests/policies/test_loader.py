@@ -174,7 +174,6 @@ def test_invalid_date(data_dir: Path) -> None:
     assert (Path(err.file).name, err.line, err.field) == ("documents.yaml", 5, "documents[0].date")
 
 
-
 def test_cycle_weeks_loaded_in_order(data_dir: Path) -> None:
     write(data_dir, "cycle.yaml", CYCLE.replace("week: 1,", "week: 1, reminder_audience: university,"))
     base = load_policy_base(data_dir)
