@@ -1,12 +1,16 @@
 """结对共建助手 (pairing-bot): command-line entry point.
 
 python bot.py                 run the bot (Telegram with TELEGRAM_BOT_TOKEN, else the offline chat)
-python bot.py chat            offline terminal chat through the real handlers
+python bot.py run             run the bot on Telegram; refuses without a token
+python bot.py chat            offline terminal chat through the real handlers (trial database)
 python bot.py ask [QUESTION]  answer policy questions (one per stdin line without QUESTION)
 python bot.py schedule        list the coming quarterly reminders
 python bot.py broadcast TEXT  send TEXT to every subscriber (--resume finishes an interrupted one)
 python bot.py export ...      write 清单 / packages / 台账 / 榜单 spreadsheets
 python bot.py check           validate the policy and form YAML
+
+Settings come from the environment; a `.env` file in the current directory fills in the variables
+the environment does not set (real environment variables win).
 """
 
 from __future__ import annotations
@@ -14,15 +18,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import errno
+import importlib.util
 import json
 import logging
+import os
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from policies.settings import Settings, SettingsError
+from policies.settings import PROJECT_ROOT, Settings, SettingsError
 
 logger = logging.getLogger("pairing_bot")
 
@@ -30,6 +40,35 @@ NO_TOKEN_HINT = (
     "未设置 TELEGRAM_BOT_TOKEN，进入离线终端对话模式（SQLite）。"
     "连接 Telegram：export TELEGRAM_BOT_TOKEN=<BotFather 提供的令牌> 后重新运行 python bot.py"
 )
+RUN_NEEDS_TOKEN = (
+    "未设置 TELEGRAM_BOT_TOKEN，无法连接 Telegram：请在环境变量或 .env 中设置 @BotFather 提供的令牌"
+    "（离线试用请运行 python bot.py chat）。"
+)
+TRIAL_DB_LINE = "{reset}试用数据库：{where}（与正式数据分开）；清空试用数据：python bot.py chat --reset"
+PRODUCTION_DB_LINE = "注意：本次对话使用正式数据库 {where}，填报和订阅都会写入正式数据。"
+WEBHOOK_EXTRA_MISSING = (
+    "webhook 模式需要 python-telegram-bot 的 webhooks 组件：请重新运行 pip install -e . "
+    "（或 pip install 'python-telegram-bot[webhooks]'），或清空 WEBHOOK_URL 改用长轮询。"
+)
+
+# Our own loggers follow -v; everything else stays at WARNING (telegram: INFO) whatever -v says,
+# because httpx logs request URLs (which contain the token), PTB's webhook handler logs request
+# bodies and aiosqlite logs statements with their parameters (what users typed) at DEBUG.
+OWN_LOGGERS = ("pairing_bot", "handlers", "policies", "storage")
+THIRD_PARTY_LEVELS = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiohttp.access": logging.WARNING,
+    "tornado.access": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "asyncpg": logging.WARNING,
+    "alembic": logging.WARNING,
+}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MIN_REDACTED_PASSWORD = 4  # shorter strings would blank out ordinary words in every log line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,11 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", help="run the bot: long polling (or webhook with WEBHOOK_URL); default command")
+    sub.add_parser(
+        "run", help="run the bot on Telegram: long polling (or webhook with WEBHOOK_URL); needs a token"
+    )
 
     chat = sub.add_parser("chat", help="offline terminal chat through the real handlers (no Telegram)")
     chat.add_argument("--user-id", type=int, default=10001, help="the Telegram user id to play")
     chat.add_argument("--name", default="访客", help="the user's first name")
+    chat.add_argument("--reset", action="store_true", help="delete the trial data first, then chat")
+    chat.add_argument(
+        "--use-production-db",
+        action="store_true",
+        help="chat on DATABASE_URL (the real data) instead of the trial database",
+    )
 
     ask = sub.add_parser("ask", help="answer QUESTION, or one question per stdin line")
     ask.add_argument("question", nargs="*", help="the question; read stdin when omitted")
@@ -60,7 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--by", choices=["university", "enterprise", "ledger", "leaderboard"], required=True)
     exp.add_argument("--quarter", help="e.g. 2026Q4 (default: the current quarter; ledger: all)")
     exp.add_argument("--format", dest="fmt", choices=["xlsx", "csv"], default="xlsx")
-    exp.add_argument("--out", type=Path, required=True, help="output directory, or a .zip path")
+    exp.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="FILE.xlsx/FILE.csv (one file), FILE.zip (packed), or an existing directory",
+    )
+    exp.add_argument("--force", action="store_true", help="replace existing files")
 
     sub.add_parser("check", help="validate the policy and form YAML and exit")
     return parser
@@ -68,43 +121,142 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    command = args.command or "run"
+    _load_dotenv()
     try:
         settings = Settings.from_environ()
     except SettingsError as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
         return 2
+    command = args.command or "run"
     if command == "run" and not settings.token:
+        if args.command == "run":  # asked for Telegram explicitly (systemd): refuse, never fall back
+            print(RUN_NEEDS_TOKEN, file=sys.stderr)
+            return 2
         print(NO_TOKEN_HINT, file=sys.stderr)
-        command = "chat"
-        args.user_id, args.name = 10001, "访客"
-    # Only the Telegram service logs at INFO; terminal commands keep stdout/stderr for the user.
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        command, args = "chat", _default_chat_args(args)
+    redactor = _configure_logging(command, args.verbose, settings)
     try:
         return asyncio.run(_dispatch(command, args, settings))
     except KeyboardInterrupt:
         return 130
     except _StartupError as exc:
-        print(str(exc), file=sys.stderr)
+        print(redactor.redact(str(exc)), file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _closed_pipe()
 
 
 class _StartupError(Exception):
     """A problem the user can fix (bad YAML, unreachable database): printed as one line, no traceback."""
 
 
+def _load_dotenv() -> None:
+    """Fill unset variables from ./.env (the service's working directory); the environment wins."""
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env", override=False)
+
+
+def _default_chat_args(args: argparse.Namespace) -> argparse.Namespace:
+    """`python bot.py` without a token: the chat's defaults (trial database, default user)."""
+    chat = build_parser().parse_args(["chat"])
+    chat.verbose = args.verbose
+    return chat
+
+
+def _closed_pipe() -> int:
+    """stdout's reader went away (`bot.py ask ... | head -1`): stop quietly, like other CLI tools."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    return 0
+
+
+# --- logging -------------------------------------------------------------------------------------
+
+
+class _Redactor(logging.Filter):
+    """Replaces the bot token, the webhook secret and database passwords in every record with ***:
+    a last line of defence should a library or an exception message ever carry one of them."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call; logging reports it, we only must not leak
+            message = str(record.msg)
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def _secrets(settings: Settings) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    found = [settings.token, quote(settings.token, safe=""), settings.webhook_secret]
+    for url in (settings.database_url, settings.trial_database_url):
+        with contextlib.suppress(Exception):
+            password = make_url(url).password
+            if password and len(str(password)) >= MIN_REDACTED_PASSWORD:
+                found += [str(password), quote(str(password), safe="")]
+    return found
+
+
+def _configure_logging(command: str, verbose: bool, settings: Settings) -> _Redactor:
+    """The bot logs to stderr (journald); the terminal chat to a file, so logs never interrupt it;
+    other commands only warnings. Every handler redacts secrets."""
+    own_level = logging.DEBUG if verbose else logging.INFO if command == "run" else logging.WARNING
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if command == "chat":
+        handler = _chat_log_handler(settings)
+    redactor = _Redactor(_secrets(settings))
+    handler.addFilter(redactor)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own_level)
+    for name, level in THIRD_PARTY_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+    return redactor
+
+
+def _chat_log_handler(settings: Settings) -> logging.Handler:
+    """data/chat.log (beside the trial database); stderr at ERROR only if that file cannot be opened."""
+    trial_db = _sqlite_file(settings.trial_database_url)
+    path = (trial_db.parent if trial_db else PROJECT_ROOT / "data") / "chat.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.ERROR)
+        return handler
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
 async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "ask":
         return _ask(args, _load_policies(settings), settings)
     if command == "check":
-        _load_policies(settings)
-        _load_form(settings)
+        _load_policies(settings, problem="政策数据校验未通过")
+        _load_form(settings, problem="表单定义校验未通过")
         print("政策数据与表单定义校验通过。")
         return 0
     if command == "schedule":
@@ -126,7 +278,7 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
     return await _run(settings)
 
 
-def _load_policies(settings: Settings) -> Any:
+def _load_policies(settings: Settings, problem: str = "政策数据有误") -> Any:
     from policies.loader import PolicyError
     from policies.store import PolicyStore
 
@@ -134,7 +286,7 @@ def _load_policies(settings: Settings) -> Any:
     try:
         store.load()
     except PolicyError as exc:
-        raise _StartupError(f"政策数据有误，拒绝启动：{exc}") from None
+        raise _StartupError(f"{problem}：{exc}") from None
     return store
 
 
@@ -158,55 +310,145 @@ def _ask(args: argparse.Namespace, store: Any, settings: Settings) -> int:
     return 0
 
 
-def _load_form(settings: Settings) -> Any:
+def _load_form(settings: Settings, problem: str = "表单定义有误") -> Any:
     from policies.form import DEFAULT_PATH, FormSpec, FormSpecError
 
     path = settings.policy_dir / "form.yaml"
     try:
         return FormSpec.load(path if path.exists() else DEFAULT_PATH)
     except FormSpecError as exc:
-        raise _StartupError(f"表单定义有误，拒绝启动：{exc}") from None
+        raise _StartupError(f"{problem}：{exc}") from None
+
+
+async def _open_repository(url: str) -> Any:
+    from storage import StorageError, open_repository
+
+    try:
+        return await open_repository(url)
+    except StorageError as exc:
+        raise _StartupError(f"数据库不可用：{exc}") from None
 
 
 async def _open_services(settings: Settings) -> Any:
     from handlers.services import Services
-    from storage import StorageError, open_repository
 
-    policies = _load_policies(settings)
-    _load_form(settings)
-    try:
-        repo = await open_repository(settings.database_url)
-    except StorageError as exc:
-        raise _StartupError(f"数据库不可用：{exc}") from None
+    policies = _load_policies(settings, problem="政策数据有误，无法启动")
+    _load_form(settings, problem="表单定义有误，无法启动")
+    repo = await _open_repository(settings.database_url)
     return Services(settings=settings, repo=repo, policies=policies)
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     from policies.cycle import quarter_of
-    from storage import StorageError, open_repository
-    from storage.exports import ExportError, export
+    from storage.exports import ExportError, export_to, plan_output
 
     try:
-        repo = await open_repository(settings.database_url)
-    except StorageError as exc:
-        raise _StartupError(f"数据库不可用：{exc}") from None
+        plan = plan_output(args.out, by=args.by, fmt=args.fmt, force=args.force)
+    except ExportError as exc:
+        raise _StartupError(f"导出失败：{exc}") from None
+    repo = await _open_repository(settings.database_url)
     quarter = args.quarter or (None if args.by == "ledger" else quarter_of(settings.today()))
     try:
-        result = await export(repo, by=args.by, quarter=quarter, fmt=args.fmt, out=args.out)
+        result = await export_to(repo, plan, by=args.by, quarter=quarter, fmt=args.fmt)
     except ExportError as exc:
         raise _StartupError(f"导出失败：{exc}") from None
     finally:
         await repo.close()
+    if not result.paths:
+        print("没有符合条件的填报记录，未生成文件。", file=sys.stderr)
+        return 0
     for path in result.paths:
         print(path)
     print(f"共导出 {result.rows} 条记录，{len(result.paths)} 个文件。", file=sys.stderr)
     return 0
 
 
+# --- the terminal chat's trial database ----------------------------------------------------------
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (relative to the current directory, as SQLAlchemy opens it)."""
+    from storage.db import parse_url
+
+    try:
+        parsed = parse_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database)).expanduser().resolve()
+
+
+def _describe_database(url: str) -> str:
+    from storage.db import parse_url, safe_url
+
+    path = _sqlite_file(url)
+    if path is not None:
+        with contextlib.suppress(ValueError):
+            return str(path.relative_to(Path.cwd()))
+        return str(path)
+    try:
+        return safe_url(parse_url(url))
+    except Exception:
+        return "（无效的数据库地址）"
+
+
+def _same_database(a: str, b: str) -> bool:
+    from storage.db import parse_url, safe_url
+
+    file_a, file_b = _sqlite_file(a), _sqlite_file(b)
+    if file_a is not None or file_b is not None:
+        return file_a == file_b
+    try:
+        return safe_url(parse_url(a)) == safe_url(parse_url(b))
+    except Exception:
+        return False
+
+
+def _reset_trial_database(url: str) -> None:
+    """Delete the trial SQLite file (and its WAL files); anything else must be emptied by hand."""
+    from storage.db import parse_url
+
+    path = _sqlite_file(url)
+    if path is None:
+        with contextlib.suppress(Exception):
+            if parse_url(url).get_backend_name() == "sqlite":
+                return  # in memory: nothing persists
+        raise _StartupError(
+            "--reset 只能清空 SQLite 文件形式的试用数据库；TRIAL_DATABASE_URL 指向其他数据库，请手动清空。"
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        target = path.with_name(path.name + suffix)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _StartupError(f"无法删除试用数据库 {target}：{exc.strerror}") from None
+
+
+async def _open_trial_services(args: argparse.Namespace, settings: Settings) -> Any:
+    """The chat's services on the trial database (announced on stderr), or on the real one if asked."""
+    if args.use_production_db:
+        if args.reset:
+            raise _StartupError("--reset 只清空试用数据，不能与 --use-production-db 一起使用。")
+        print(PRODUCTION_DB_LINE.format(where=_describe_database(settings.database_url)), file=sys.stderr)
+        return await _open_services(settings)
+    url = settings.trial_database_url
+    if _same_database(url, settings.database_url):
+        raise _StartupError(
+            "TRIAL_DATABASE_URL 与 DATABASE_URL 是同一个数据库，试用会写入正式数据："
+            "请换一个试用数据库，或明确加上 --use-production-db。"
+        )
+    if args.reset:
+        _reset_trial_database(url)
+    line = TRIAL_DB_LINE.format(reset="已清空试用数据。" if args.reset else "", where=_describe_database(url))
+    print(line, file=sys.stderr)
+    return await _open_services(dataclasses.replace(settings, database_url=url))
+
+
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.terminal import TerminalChat, run_terminal
 
-    svc = await _open_services(settings)
+    svc = await _open_trial_services(args, settings)
     try:
         await run_terminal(TerminalChat(svc, user_id=args.user_id, name=args.name), sys.stdin, sys.stdout)
     finally:
@@ -214,49 +456,126 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- Telegram ------------------------------------------------------------------------------------
+
+
 async def _run(settings: Settings) -> int:
     """Run against Telegram until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
-    from telegram.error import InvalidToken, NetworkError
-
     from handlers.telegram.app import build_application
     from handlers.telegram.broadcast import resume_unfinished
     from handlers.telegram.ratelimit import PacedRateLimiter
 
+    if settings.webhook_url:
+        _check_webhook_prerequisites(settings)
     svc = await _open_services(settings)
-    app = build_application(svc, rate_limiter=PacedRateLimiter())
+    try:
+        app = build_application(svc, rate_limiter=PacedRateLimiter())
+        stop = _stop_event()
+        await _start_telegram(app, settings)
+        try:
+            app.create_task(resume_unfinished(app))
+            logger.info("Bot running; admins configured: %d", len(settings.admin_ids))
+            await stop.wait()
+        finally:
+            await _stop_telegram(app)
+    finally:
+        await svc.repo.close()
+    return 0
+
+
+def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    try:
+    return stop
+
+
+def _check_webhook_prerequisites(settings: Settings) -> None:
+    """Before telling Telegram the webhook URL: the webhook server is installed and the port is free."""
+    if importlib.util.find_spec("tornado") is None:
+        raise _StartupError(WEBHOOK_EXTRA_MISSING)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webhook server binds
         try:
-            await app.initialize()
-        except InvalidToken:
-            raise _StartupError("Telegram 拒绝了 TELEGRAM_BOT_TOKEN：请核对 @BotFather 提供的令牌。") from None
-        except NetworkError as exc:
-            raise _StartupError(f"无法连接 Telegram Bot API（{settings.base_url}）：{exc}") from None
-        async with app:
-            await app.start()
-            assert app.updater is not None
-            if settings.webhook_url:
-                await app.updater.start_webhook(
-                    listen="0.0.0.0",
-                    port=settings.webhook_port,
-                    url_path=settings.webhook_path,
-                    webhook_url=settings.webhook_url,
-                    secret_token=settings.webhook_secret or None,
-                )
-            else:
-                await app.updater.start_polling()
-            app.create_task(resume_unfinished(app))
-            logger.info("Bot running; admins configured: %d", len(settings.admin_ids))
-            await stop.wait()
-            await app.updater.stop()
-            await app.stop()
+            probe.bind(("0.0.0.0", settings.webhook_port))
+        except OSError as exc:
+            raise _StartupError(_startup_message(exc, settings)) from None
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """PTB logs a failed start-up call with a traceback before raising it to us; we report it as one
+    line instead, so its own record is dropped while starting (and only then)."""
+    target = logging.getLogger(name)
+    level = target.level
+    target.setLevel(logging.CRITICAL)
+    try:
+        yield
     finally:
-        await svc.repo.close()
-    return 0
+        target.setLevel(level)
+
+
+async def _start_telegram(app: Any, settings: Settings) -> None:
+    """initialize + start + polling/webhook; on any failure undo what started and raise one line."""
+    try:
+        with _quiet_logger("telegram.ext"):
+            await _start_updates(app, settings)
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            await _stop_telegram(app)
+        raise _StartupError(_startup_message(exc, settings)) from None
+
+
+async def _start_updates(app: Any, settings: Settings) -> None:
+    await app.initialize()
+    if app.post_init is not None:  # what run_polling would do: publish the command list
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    if settings.webhook_url:
+        await app.updater.start_webhook(
+            listen="0.0.0.0",
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret or None,
+        )
+    else:
+        await app.updater.start_polling()
+
+
+async def _stop_telegram(app: Any) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def _startup_message(exc: BaseException, settings: Settings) -> str:
+    """One Chinese line saying what failed and what to change."""
+    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+
+    port = settings.webhook_port
+    if isinstance(exc, InvalidToken):
+        return "Telegram 拒绝了 TELEGRAM_BOT_TOKEN：请核对 @BotFather 提供的令牌。"
+    if isinstance(exc, BadRequest) or (isinstance(exc, TelegramError) and not isinstance(exc, NetworkError)):
+        what = f"设置 webhook（WEBHOOK_URL={settings.webhook_url}）" if settings.webhook_url else "启动请求"
+        return f"Telegram 拒绝了{what}：{exc}"
+    if isinstance(exc, NetworkError):  # BadRequest is a NetworkError in PTB, hence checked first
+        return f"无法连接 Telegram Bot API（{settings.base_url}）：{exc}"
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"无法启动 webhook：端口 {port} 已被占用，请换一个 WEBHOOK_PORT 或停止占用它的程序。"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        return f"无法启动 webhook：没有权限监听端口 {port}（1024 以下需要特权），请换一个 WEBHOOK_PORT。"
+    if isinstance(exc, OSError):
+        return f"无法启动 webhook（端口 {port}）：{exc.strerror or exc}"
+    if isinstance(exc, RuntimeError) and "webhooks" in str(exc):
+        return WEBHOOK_EXTRA_MISSING
+    detail = " ".join(str(exc).split())
+    return f"启动失败：{type(exc).__name__}: {detail}" if detail else f"启动失败：{type(exc).__name__}"
 
 
 if __name__ == "__main__":

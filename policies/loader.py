@@ -40,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
 
+# Files the bot cannot work without, with what they provide (named in the error when one is missing).
+# Without cycle.yaml there are no weeks, so every reminder but the deadline ones would silently vanish.
+REQUIRED_FILES: dict[str, str] = {
+    "cycle.yaml": "the six weeks of the quarterly cycle and their reminders",
+}
+
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TAG_NULL = "tag:yaml.org,2002:null"
@@ -258,6 +264,10 @@ def _data_files(directory: Path) -> list[Path]:
     files = sorted(p for p in directory.glob("*.yaml") if p.name not in SKIPPED_FILES)
     if not files:
         raise PolicyError(display_path(directory), 0, "", "no policy data files (*.yaml)")
+    names = {p.name for p in files}
+    for name, purpose in REQUIRED_FILES.items():
+        if name not in names:
+            raise PolicyError(display_path(directory / name), 0, "", f"required file is missing ({purpose})")
     return files
 
 
@@ -294,7 +304,8 @@ def _check_refs(records: list[_Record]) -> None:
 def _check_cycle(records: list[_Record]) -> None:
     weeks = [r for r in records if r.section == "cycle"]
     if not weeks:
-        return
+        where = next((r.file for r in records if Path(r.file).name == "cycle.yaml"), "cycle.yaml")
+        raise PolicyError(where, 0, "cycle", "the six weeks of the quarterly cycle are not defined")
     missing = sorted(set(range(1, 7)) - {r.values["week"] for r in weeks})
     if missing:
         last = weeks[-1]

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'pairing_bot.sqlite3'}"
+# The terminal chat's own database, so a trial never adds subscribers or entries to the real data.
+DEFAULT_TRIAL_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'trial.sqlite3'}"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
 
@@ -26,6 +28,7 @@ class Settings:
     token: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    trial_database_url: str = field(default=DEFAULT_TRIAL_DATABASE_URL, repr=False)
     admin_ids: frozenset[int] = frozenset()
     today_override: dt.date | None = None
     webhook_url: str = ""
@@ -42,6 +45,7 @@ class Settings:
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             base_url=env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL,
             database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            trial_database_url=env.get("TRIAL_DATABASE_URL", "").strip() or DEFAULT_TRIAL_DATABASE_URL,
             admin_ids=_parse_admin_ids(env.get("ADMIN_IDS", "")),
             today_override=_parse_date("BOT_TODAY", env.get("BOT_TODAY", "")),
             webhook_url=env.get("WEBHOOK_URL", "").strip(),

@@ -73,7 +73,9 @@ def _json_dumps(value: Any) -> str:
 def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine for `url`; creates the SQLite file's parent directory."""
     parsed = parse_url(url) if isinstance(url, str) else url
-    kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
+    # hide_parameters: a failed statement's error (and so its log line) must not carry the values,
+    # which are users' form answers, phones and names.
+    kwargs: dict[str, Any] = {"json_serializer": _json_dumps, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         memory = parsed.database in (None, "", ":memory:")
         if memory:

@@ -10,9 +10,19 @@ Kinds (`by`):
   enterprise, project, quarter) and sheet 变更记录 (the change history);
 - leaderboard: the week-6 榜单, sheets 高校榜 and 平台榜.
 
-`out`: a path ending in `.zip` packs every file into that zip; anything else is a directory (created)
-that receives the files (for `enterprise`, the one zip). With no entries nothing is written and
-`paths` is empty, so callers can say so instead of sending an empty file.
+`out` (for `export`): a path ending in `.zip` packs every file into that zip; anything else is a
+directory (created) that receives the files (for `enterprise`, the one zip). With no entries nothing
+is written and `paths` is empty, so callers can say so instead of sending an empty file.
+
+The command line's `--out` is stricter, because a person typed it (`plan_output` + `export_to`):
+- an existing directory receives the files (for `enterprise`, its one zip);
+- `NAME.zip` becomes exactly that zip (several files packed; `enterprise`'s zip as it is);
+- `NAME.xlsx` / `NAME.csv` becomes exactly that file; the extension must match the format, and an
+  export that produces several files (CSV 台账 or 榜单, several universities) is refused;
+- an existing file is never replaced without `force`; a missing parent directory, a path without a
+  known extension, or a directory that cannot be written is an ExportError with one Chinese line.
+The files are written into a temporary directory beside the target and moved into place at the end,
+so a failed export leaves nothing half-written at the target.
 
 Formula injection: a text cell starting with = + - @ TAB or CR is neutralised. In xlsx the text is
 kept unchanged and the cell gets quotePrefix: Excel and WPS show it as text, never evaluate it, and
@@ -29,8 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import datetime as dt
 import logging
+import os
 import pickle
 import re
 import shutil
@@ -771,3 +783,121 @@ async def _export_leaderboard(repo: Repository, quarter: str, fmt: ExportFormat,
         raise
     paths = await asyncio.to_thread(output.finish, files)
     return ExportResult(paths, board.entries, groups=len(board.universities))
+
+
+# --- the command line's --out --------------------------------------------------------------------
+
+OutputMode = Literal["file", "zip", "dir"]
+
+# Exports whose number of files is known before running them (university: one per university).
+_FIXED_FILES: dict[tuple[str, str], tuple[int, str]] = {
+    ("ledger", "csv"): (2, "CSV 格式的台账有 2 个文件（台账、变更记录）"),
+    ("leaderboard", "csv"): (2, "CSV 格式的榜单有 2 个文件（高校榜、平台榜）"),
+}
+_MANY_FILES_HINT = "--out 请用 .zip 文件路径（打包）或已有目录"
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where a command-line export ends up: exactly `path` (file or zip), or inside directory `path`."""
+
+    path: Path
+    mode: OutputMode
+    force: bool = False
+
+
+def plan_output(out: Path, *, by: str, fmt: str, force: bool = False) -> OutputPlan:
+    """Check `--out` before any work is done; ExportError (one Chinese line) when it cannot work."""
+    out = Path(out)
+    if out.is_dir():
+        _check_writable(out)
+        return OutputPlan(out, "dir", force)
+    suffix = out.suffix.lower()
+    if suffix == ".zip":
+        mode: OutputMode = "zip"
+    elif suffix == f".{fmt}":
+        if by == "enterprise":
+            raise ExportError(f"按企业导出是每家企业一个文件、打包成一个 zip：{_MANY_FILES_HINT}")
+        if (by, fmt) in _FIXED_FILES:
+            raise ExportError(f"{_FIXED_FILES[by, fmt][1]}：{_MANY_FILES_HINT}")
+        mode = "file"
+    elif out.exists():
+        raise ExportError(f"{out} 已存在且不是目录：请给出已有目录，或 .{fmt} / .zip 文件路径")
+    elif suffix in (".xlsx", ".csv"):
+        raise ExportError(f"--out {out} 的扩展名 {suffix} 与 --format {fmt} 不符：请改用 .{fmt} 或 .zip")
+    elif suffix:
+        raise ExportError(
+            f"--out {out} 的扩展名 {suffix} 不对：单个文件用 .{fmt}，多个文件用 .zip，或给出已有目录"
+        )
+    else:
+        raise ExportError(f"目录 {out} 不存在：请先创建（mkdir -p {out}），或给出 .{fmt} / .zip 文件路径")
+    parent = out.parent
+    if not parent.exists():
+        raise ExportError(f"目录 {parent} 不存在：请先创建它，或换一个 --out 路径")
+    if not parent.is_dir():
+        raise ExportError(f"{parent} 不是目录：请换一个 --out 路径")
+    _check_writable(parent)
+    if (out.exists() or out.is_symlink()) and not force:
+        raise ExportError(f"{out} 已存在：加 --force 覆盖它，或换一个 --out 路径")
+    return OutputPlan(out, mode, force)
+
+
+def _check_writable(directory: Path) -> None:
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ExportError(f"没有权限在目录 {directory} 中写入文件")
+
+
+async def export_to(
+    repo: Repository, plan: OutputPlan, *, by: ExportKind, quarter: str | None, fmt: ExportFormat
+) -> ExportResult:
+    """`export` into a temporary directory beside the target, then move the result into place."""
+    target_dir = plan.path if plan.mode == "dir" else plan.path.parent
+    try:
+        work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=".export-", dir=target_dir))
+    except OSError as exc:
+        raise ExportError(_os_error_text(exc, target_dir)) from None
+    try:
+        result = await export(repo, by=by, quarter=quarter, fmt=fmt, out=work)
+        if not result.paths:
+            return result
+        paths = await asyncio.to_thread(_place, result.paths, plan, work)
+    except OSError as exc:
+        raise ExportError(_os_error_text(exc, target_dir)) from None
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    return dataclasses.replace(result, paths=paths)
+
+
+def _place(files: list[Path], plan: OutputPlan, work: Path) -> list[Path]:
+    """Blocking: move the finished files from `work` to where `plan` says (checked again for races)."""
+    if plan.mode == "file":
+        if len(files) != 1:
+            raise ExportError(f"此导出生成了 {len(files)} 个文件，不能写成一个文件：{_MANY_FILES_HINT}")
+        return [_move(files[0], plan.path, plan.force)]
+    if plan.mode == "zip":
+        single_zip = len(files) == 1 and files[0].suffix.lower() == ".zip"
+        source = files[0] if single_zip else bundle(files, work / ".bundle" / plan.path.name)
+        return [_move(source, plan.path, plan.force)]
+    targets = [(f, plan.path / f.name) for f in files]
+    existing = [t for _, t in targets if t.exists() or t.is_symlink()]
+    if existing and not plan.force:
+        more = f"等 {len(existing)} 个文件" if len(existing) > 1 else ""
+        raise ExportError(f"{existing[0]}{more}已存在：加 --force 覆盖，或换一个目录")
+    return [_move(f, t, plan.force) for f, t in targets]
+
+
+def _move(source: Path, target: Path, force: bool) -> Path:
+    if target.is_dir():
+        raise ExportError(f"{target} 是一个目录，不能用文件覆盖它")
+    if (target.exists() or target.is_symlink()) and not force:
+        raise ExportError(f"{target} 已存在：加 --force 覆盖它，或换一个 --out 路径")
+    os.replace(source, target)
+    return target
+
+
+def _os_error_text(exc: OSError, directory: Path) -> str:
+    reason = exc.strerror or type(exc).__name__
+    if isinstance(exc, PermissionError):
+        return f"没有权限在目录 {directory} 中写入文件（{reason}）"
+    where = exc.filename or directory
+    return f"写入 {where} 失败：{reason}"

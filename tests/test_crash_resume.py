@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def start_chat(db: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADMIN_"))}
-    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{db}", BOT_TODAY="2026-10-12", PYTHONUNBUFFERED="1")
+    env.update(TRIAL_DATABASE_URL=f"sqlite+aiosqlite:///{db}", BOT_TODAY="2026-10-12", PYTHONUNBUFFERED="1")
     return await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "bot.py"), "chat", "--user-id", "777",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

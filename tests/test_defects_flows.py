@@ -20,9 +20,8 @@ import pytest
 from sqlalchemy import event
 from telegram.request import BaseRequest
 
-from handlers.telegram.app import App, build_application
-from tests.offline import BotMessage, OfflineChat
 from handlers.services import Services
+from handlers.telegram.app import App, build_application
 from policies import cycle
 from policies.flows import ALREADY_SUBMITTED, EXPIRED, NOT_YOURS, TOO_LONG, FormFlow
 from policies.form import STALE, FormSession, FormSpec
@@ -32,6 +31,7 @@ from policies.settings import Settings
 from policies.store import PolicyStore
 from storage import SqlRepository
 from tests.harness import all_text, buttons, internal_id, last_text, offline_chat, texts
+from tests.offline import BotMessage, OfflineChat
 
 IN_WINDOW = dt.date(2026, 10, 14)  # week 3 of 2026Q4: its list is open until 2026-10-23
 VICTIM, ATTACKER = 501, 502
@@ -217,7 +217,10 @@ async def test_a_failure_inside_submit_keeps_the_draft_and_files_nothing_then_su
 
         replies = await chat.press("✅ 提交", user_id=VICTIM, message_id=summary.message_id)
         assert "提交成功" in last_text(replies)
-        assert len(await repo.entries_for_user(await internal_id(repo, VICTIM))) == 1 and await repo.get_draft(await internal_id(repo, VICTIM)) is None
+        assert (
+            len(await repo.entries_for_user(await internal_id(repo, VICTIM))) == 1
+            and await repo.get_draft(await internal_id(repo, VICTIM)) is None
+        )
 
         replies = await chat.press("✅ 提交", user_id=VICTIM, message_id=summary.message_id)
         assert "提交成功" not in all_text(replies)

@@ -26,9 +26,8 @@ import openpyxl
 import pytest
 from telegram.request import BaseRequest
 
-from handlers.telegram.app import App, build_application
-from tests.offline import OfflineChat
 from handlers.services import Services
+from handlers.telegram.app import App, build_application
 from policies import validators as v
 from policies.form import DEFAULT_PATH, FormSession, FormSpec, FormSpecError
 from policies.ports import Repository
@@ -37,6 +36,7 @@ from policies.store import PolicyStore
 from storage import SqlRepository
 from storage.exports import export
 from tests.harness import all_text, internal_id, last_text, offline_chat
+from tests.offline import OfflineChat
 
 TODAY = dt.date(2026, 11, 24)
 SPEC = FormSpec.load(DEFAULT_PATH)

@@ -58,3 +58,4 @@ async def test_polling_bot_answers_and_sends_the_weeks_reminder_once(tmp_path: P
             _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
         assert proc.returncode == 0, stderr.decode()[-2000:]
         assert "123456:TEST-token" not in stderr.decode()  # the token never reaches the log
+        assert "单个企业贴息最高多少" not in stderr.decode()  # nor what the user typed

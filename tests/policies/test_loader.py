@@ -37,6 +37,11 @@ faq:
 """
 
 
+CYCLE = "cycle:\n" + "".join(
+    f"  - {{week: {w}, title: 第{w}周, actors: [秘书处], action: 做事, source: doc-a}}\n" for w in range(1, 7)
+)
+
+
 def write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -47,6 +52,7 @@ def write(directory: Path, name: str, text: str) -> Path:
 def data_dir(tmp_path: Path) -> Path:
     write(tmp_path, "documents.yaml", DOCS)
     write(tmp_path, "faq.yaml", FAQ)
+    write(tmp_path, "cycle.yaml", CYCLE)
     return tmp_path
 
 
@@ -168,11 +174,6 @@ def test_invalid_date(data_dir: Path) -> None:
     assert (Path(err.file).name, err.line, err.field) == ("documents.yaml", 5, "documents[0].date")
 
 
-CYCLE = "cycle:\n" + "".join(
-    f"  - {{week: {w}, title: 第{w}周, actors: [秘书处], action: 做事, source: doc-a}}\n" for w in range(1, 7)
-)
-
-
 def test_cycle_weeks_loaded_in_order(data_dir: Path) -> None:
     write(data_dir, "cycle.yaml", CYCLE.replace("week: 1,", "week: 1, reminder_audience: university,"))
     base = load_policy_base(data_dir)
@@ -226,3 +227,16 @@ def test_real_data_loads_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(base.faqs) >= 60
     assert elapsed < 0.2, f"loading took {elapsed * 1000:.0f} ms"
+
+
+def test_missing_cycle_file_is_one_error_naming_it(data_dir: Path) -> None:
+    (data_dir / "cycle.yaml").unlink()
+    err = load_error(data_dir)
+    assert Path(err.file).name == "cycle.yaml"
+    assert "required file is missing" in str(err) and "\n" not in str(err)
+
+
+def test_cycle_file_without_weeks_is_refused(data_dir: Path) -> None:
+    write(data_dir, "cycle.yaml", "cycle: []\n")
+    err = load_error(data_dir)
+    assert (Path(err.file).name, err.field) == ("cycle.yaml", "cycle")

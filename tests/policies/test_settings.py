@@ -15,6 +15,20 @@ def test_defaults_run_offline_on_sqlite() -> None:
     assert settings.admin_ids == frozenset()
 
 
+def test_the_terminal_chat_has_its_own_database_by_default() -> None:
+    default = Settings.from_environ({})
+    assert default.trial_database_url.endswith("/data/trial.sqlite3")
+    assert default.trial_database_url != default.database_url
+    chosen = Settings.from_environ({"TRIAL_DATABASE_URL": " sqlite:///tmp/t.sqlite3 "})
+    assert chosen.trial_database_url == "sqlite:///tmp/t.sqlite3"
+
+
+def test_empty_values_mean_the_defaults_as_in_env_example() -> None:
+    keys = ("TELEGRAM_BASE_URL", "DATABASE_URL", "TRIAL_DATABASE_URL", "WEBHOOK_PORT", "WEBHOOK_PATH")
+    keys += ("POLICY_DIR",)
+    assert Settings.from_environ(dict.fromkeys(keys, "")) == Settings.from_environ({})
+
+
 def test_reads_every_key() -> None:
     settings = Settings.from_environ(
         {
@@ -33,10 +47,16 @@ def test_reads_every_key() -> None:
 
 def test_token_and_database_url_never_appear_in_repr() -> None:
     settings = Settings.from_environ(
-        {"TELEGRAM_BOT_TOKEN": "123:secret-token", "DATABASE_URL": "postgresql://u:pw@h/db"}
+        {
+            "TELEGRAM_BOT_TOKEN": "123:secret-token",
+            "DATABASE_URL": "postgresql://u:pw@h/db",
+            "TRIAL_DATABASE_URL": "postgresql://u:trialpw@h/trial",
+            "WEBHOOK_SECRET": "hook-secret",
+        }
     )
     assert "secret-token" not in repr(settings)
     assert "pw@" not in repr(settings)
+    assert "trialpw" not in repr(settings) and "hook-secret" not in repr(settings)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,16 @@ import pytest
 
 from policies.records import Entry
 from storage import SqlRepository
-from storage.exports import LIST_COLUMNS, Book, Column, ExportError, export, safe_filename
+from storage.exports import (
+    LIST_COLUMNS,
+    Book,
+    Column,
+    ExportError,
+    export,
+    export_to,
+    plan_output,
+    safe_filename,
+)
 from storage.xlsx import column_letter, safe_sheet_title
 
 Q = "2026Q4"
@@ -363,3 +372,46 @@ async def test_colliding_names_get_a_suffix_and_reruns_overwrite(tmp_path: Path)
             f"{Q}_A_B大学_结对共建项目清单_2.xlsx",
         ]
     assert len(list(tmp_path.iterdir())) == 2  # noqa: ASYNC240
+
+
+# ----------------------------------------------------------------------------------- the CLI's --out
+async def test_export_to_a_file_path_writes_exactly_that_file(repo: SqlRepository, tmp_path: Path) -> None:
+    await seed(repo)
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = plan_output(out / "台账.xlsx", by="ledger", fmt="xlsx")
+    result = await export_to(repo, plan, by="ledger", quarter=None, fmt="xlsx")
+    assert result.paths == [out / "台账.xlsx"] and result.rows == 4
+    assert openpyxl.load_workbook(result.paths[0]).sheetnames == ["台账", "变更记录"]
+    assert [p.name for p in out.iterdir()] == ["台账.xlsx"]
+    with pytest.raises(ExportError, match="--force"):
+        plan_output(out / "台账.xlsx", by="ledger", fmt="xlsx")
+
+
+async def test_export_to_a_file_refuses_several_files_and_leaves_nothing(
+    repo: SqlRepository, tmp_path: Path
+) -> None:
+    await seed(repo)  # two universities: two 清单
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = plan_output(out / "清单.xlsx", by="university", fmt="xlsx")
+    with pytest.raises(ExportError, match="2 个文件"):
+        await export_to(repo, plan, by="university", quarter=Q, fmt="xlsx")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "by", "fmt", "message"),
+    [
+        ("x.csv", "ledger", "xlsx", "不符"),
+        ("x.xlsx", "enterprise", "xlsx", ".zip"),
+        ("x.csv", "leaderboard", "csv", "2 个文件"),
+        ("x", "ledger", "xlsx", "不存在"),
+        ("no/x.xlsx", "ledger", "xlsx", "不存在"),
+    ],
+)
+def test_plan_output_refuses_what_cannot_work(
+    tmp_path: Path, name: str, by: str, fmt: str, message: str
+) -> None:
+    with pytest.raises(ExportError, match=message):
+        plan_output(tmp_path / name, by=by, fmt=fmt)
