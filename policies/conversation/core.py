@@ -141,7 +141,7 @@ class Conversation:
         command = split_command(text)
         if command is not None:
             name, arg = command
-            if name != "broadcast" and name != "cancel":
+            if actor.is_admin and name not in ("broadcast", "cancel"):
                 await self.admin.stop_awaiting(actor)
             handler = self._commands.get(name)
             if handler is None:
@@ -176,7 +176,8 @@ class Conversation:
             return [Reply(t.STALE_BUTTON)]
         prefix = data.split(":", 1)[0]
         if prefix in ("f", "e"):
-            await self.admin.stop_awaiting(actor)
+            if actor.is_admin:
+                await self.admin.stop_awaiting(actor)
             replies = await self.flow.handle_button(actor.user_id, data)
             if data.startswith("f:t:") and len(replies) == 1:  # a multi-select toggle edits in place
                 return [Reply(replies[0].text, replies[0].buttons, replies[0].keyboard, edit=True)]
