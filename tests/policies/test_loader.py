@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -220,13 +219,10 @@ def test_error_path_of_project_data_is_relative(tmp_path: Path) -> None:
     assert isinstance(err, ValueError)
 
 
-def test_real_data_loads_fast() -> None:
-    load_policy_base(DEFAULT_DATA_DIR)  # warm imports and file cache
-    start = time.perf_counter()
+def test_real_data_loads() -> None:
+    """Load time is a benchmark figure (bench/faq.py prints start-up), not a timed test."""
     base = load_policy_base(DEFAULT_DATA_DIR)
-    elapsed = time.perf_counter() - start
     assert len(base.faqs) >= 60
-    assert elapsed < 0.2, f"loading took {elapsed * 1000:.0f} ms"
 
 
 def test_missing_cycle_file_is_one_error_naming_it(data_dir: Path) -> None:

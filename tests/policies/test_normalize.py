@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from policies.normalize import MAX_INPUT_CHARS, clean, normalize, tokenize, tokens
@@ -41,13 +39,10 @@ def test_digits_kept() -> None:
     assert "53" in normalize("首轮发布了53个平台")
 
 
-def test_huge_message_is_cut_and_fast() -> None:
+def test_huge_message_is_cut_before_any_work() -> None:
     text = "企業甚麼時候提交清單" * 1_000_000  # 10 million characters
-    started = time.perf_counter()
-    result = normalize(text)
-    elapsed = time.perf_counter() - started
-    assert len(result) <= MAX_INPUT_CHARS
-    assert elapsed < 0.05
+    assert normalize(text) == normalize(text[: MAX_INPUT_CHARS * 2])  # only the head is ever looked at
+    assert len(normalize(text)) <= MAX_INPUT_CHARS
 
 
 def test_clean_keeps_filler() -> None:

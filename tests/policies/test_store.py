@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -35,9 +34,7 @@ def test_construction_does_no_io(tmp_path: Path) -> None:
 
 def test_load_builds_base_and_matcher_fast(data_dir: Path) -> None:
     store = PolicyStore(data_dir)
-    started = time.perf_counter()
     base = store.load()
-    assert time.perf_counter() - started < 1.0
     assert store.base is base and store.loaded
     answer = store.matcher.answer("高校理事会秘书处的咨询电话是多少？", TODAY)
     assert answer.matched and "13210876217" in answer.text
