@@ -7,9 +7,9 @@ without JavaScript, and file downloads. Every turn goes through `WebChat`, i.e. 
     POST /api/messages              {"text": ...} or {"button": data, "message_id": id} -> {"messages"}
     GET  /files/<id>                a download offered to this session (404 for anyone else)
 
-Sessions: a random id in an encrypted, HttpOnly, SameSite=Lax cookie, mapped to an internal user with
-`resolve_user("web", sid)`. Every POST needs the session's CSRF token (header X-CSRF-Token, or the form
-field `csrf`), and is rate limited per session.
+Sessions (`sessions`): a random id in an encrypted, HttpOnly, SameSite=Lax cookie, mapped to an internal
+user with `resolve_user("web", sid)`. Every POST needs the session's CSRF token (header X-CSRF-Token, or
+the form field `csrf`), and is rate limited per session.
 """
 
 from __future__ import annotations
@@ -28,14 +28,13 @@ from urllib.parse import quote
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from aiohttp_session import Session, get_session, session_middleware
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from handlers.services import Services
 from handlers.web import messages as m
-from handlers.web import security
+from handlers.web import security, sessions
 from handlers.web import texts as wt
 from handlers.web.chat import WebChat
+from handlers.web.sessions import CookieSessions, WebSession
 from policies.conversation import Actor
 
 logger = logging.getLogger(__name__)
@@ -47,8 +46,6 @@ COOKIE_MAX_AGE = 365 * 24 * 3600  # the session is the user's identity: keep it 
 POLL_PAGE = 200
 DATA_MAX = 256  # longer button data cannot be ours (the core allows 64 bytes)
 
-Middleware = Any
-
 
 @dataclass
 class WebState:
@@ -56,7 +53,12 @@ class WebState:
 
     chat: WebChat
     limiter: security.RateLimiter
-    sessions: Middleware = None  # aiohttp_session's middleware, built once the cookie key is known
+    cookies: CookieSessions | None = None  # built on startup, once the cookie key is known
+
+    def sessions(self) -> CookieSessions:
+        if self.cookies is None:  # a request before startup finished
+            raise web.HTTPServiceUnavailable()
+        return self.cookies
 
 
 SERVICES = web.AppKey("services", Services)
@@ -65,7 +67,8 @@ STATE = web.AppKey("web_state", WebState)
 
 def build_web_app(svc: Services, *, limiter: security.RateLimiter | None = None) -> web.Application:
     """The web chat over `svc`. The cookie key is loaded on startup (`cleanup_ctx`)."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[_sessions])
+    middleware = sessions.middleware(lambda request: request.app[STATE].sessions())
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[middleware])
     app[SERVICES] = svc
     app[STATE] = WebState(chat=WebChat(svc), limiter=limiter or security.RateLimiter())
     aiohttp_jinja2.setup(
@@ -86,45 +89,16 @@ def build_web_app(svc: Services, *, limiter: security.RateLimiter | None = None)
 
 
 async def _session_storage(app: web.Application) -> AsyncIterator[None]:
-    """Build the cookie storage from the configured or stored secret; nothing to tear down."""
-    state = app[STATE]
+    """Build the cookie sessions from the configured or stored secret; nothing to tear down."""
     key = await security.cookie_key(app[SERVICES].repo)
-    storage = EncryptedCookieStorage(
-        key,
-        cookie_name=COOKIE_NAME,
-        max_age=COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=security.secure_cookies(),
+    app[STATE].cookies = CookieSessions(
+        key, name=COOKIE_NAME, max_age=COOKIE_MAX_AGE, secure=security.secure_cookies()
     )
-    state.sessions = session_middleware(storage)
     yield
 
 
-@web.middleware
-async def _sessions(request: web.Request, handler: Any) -> web.StreamResponse:
-    inner = request.app[STATE].sessions
-    if inner is None:  # only before startup finished
-        raise web.HTTPServiceUnavailable()
-    response: web.StreamResponse = await inner(request, handler)
-    return response
-
-
-# -- sessions ----------------------------------------------------------------------------------------------
-async def _session(request: web.Request, *, create: bool) -> Session | None:
-    """This request's session with its sid and CSRF token; a new one when `create` (GETs only)."""
-    session = await get_session(request)
-    if isinstance(session.get("sid"), str) and isinstance(session.get("csrf"), str):
-        return session
-    if not create:
-        return None
-    session["sid"] = security.new_token()
-    session["csrf"] = security.new_token()
-    return session
-
-
-async def _actor(request: web.Request, session: Session) -> Actor:
-    return await request.app[STATE].chat.actor(str(session["sid"]))
+async def _actor(request: web.Request, session: WebSession) -> Actor:
+    return await request.app[STATE].chat.actor(session.sid)
 
 
 def _in_wechat(request: web.Request) -> bool:
@@ -144,12 +118,12 @@ def _dumps(value: Any) -> str:
 
 
 def _guard(
-    request: web.Request, session: Session | None, token: str | None, *, api: bool
+    request: web.Request, session: WebSession | None, token: str | None, *, api: bool
 ) -> web.Response | None:
     """The refusal for a POST without the session's CSRF token, or over the session's rate; else None."""
-    if session is None or not security.csrf_ok(session.get("csrf"), token):
+    if session is None or not security.csrf_ok(session.csrf, token):
         return _refusal(request, 403, wt.CSRF_FAILED, api=api)
-    wait = request.app[STATE].limiter.retry_after(str(session["sid"]))
+    wait = request.app[STATE].limiter.retry_after(session.sid)
     if wait > 0:
         seconds = max(1, round(wait + 0.49))
         text = wt.RATE_LIMITED.format(seconds=seconds)
@@ -160,9 +134,9 @@ def _guard(
 # -- the page ----------------------------------------------------------------------------------------------
 async def page(request: web.Request) -> web.Response:
     """The whole conversation rendered on the server: works without JavaScript, and after a reload."""
-    session = await _session(request, create=True)
+    session = sessions.current(request, create=True)
     assert session is not None
-    session.changed()  # re-issue the cookie: a year from the last visit, not from the first
+    session.refresh = True  # re-issue the cookie: a year from the last visit, not from the first
     chat = request.app[STATE].chat
     actor = await _actor(request, session)
     await chat.greet(actor)
@@ -170,7 +144,7 @@ async def page(request: web.Request) -> web.Response:
     context = {
         "title": wt.TITLE,
         "subtitle": wt.SUBTITLE,
-        "csrf": session["csrf"],
+        "csrf": session.csrf,
         "messages": folded.messages,
         "menu": folded.menu,
         "last_id": folded.last_id,
@@ -183,7 +157,7 @@ async def page(request: web.Request) -> web.Response:
 
 async def form_post(request: web.Request) -> web.StreamResponse:
     """A plain HTML form: the same turn as the API, then back to the page (post/redirect/get)."""
-    session = await _session(request, create=False)
+    session = sessions.current(request, create=False)
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
@@ -203,7 +177,7 @@ async def form_post(request: web.Request) -> web.StreamResponse:
 # -- the JSON API ------------------------------------------------------------------------------------------
 async def api_history(request: web.Request) -> web.Response:
     """This session's messages after `after` (0: the whole history, for a reload), oldest first."""
-    session = await _session(request, create=True)
+    session = sessions.current(request, create=True)
     assert session is not None
     try:
         after = max(0, int(request.query.get("after", "0")))
@@ -217,14 +191,14 @@ async def api_history(request: web.Request) -> web.Response:
     body = {
         "messages": [m.view(*row) for row in stored[:POLL_PAGE]],
         "more": len(stored) > POLL_PAGE,
-        "csrf": session["csrf"],
+        "csrf": session.csrf,
     }
     return web.json_response(body, dumps=_dumps, headers={"Cache-Control": "no-store"})
 
 
 async def api_post(request: web.Request) -> web.Response:
     """One user turn as JSON; returns the stored messages of the turn (the user's, then the bot's)."""
-    session = await _session(request, create=False)
+    session = sessions.current(request, create=False)
     refusal = _guard(request, session, request.headers.get(security.CSRF_HEADER), api=True)
     if refusal is not None:
         return refusal
@@ -244,7 +218,7 @@ async def api_post(request: web.Request) -> web.Response:
 
 
 async def _turn(
-    request: web.Request, session: Session, body: dict[str, Any]
+    request: web.Request, session: WebSession, body: dict[str, Any]
 ) -> list[dict[str, Any]] | web.Response:
     """`{"text"}` or `{"button", "message_id"}` through WebChat; a 400 refusal for anything else."""
     api = request.path.startswith("/api/")
@@ -265,7 +239,7 @@ async def _turn(
 # -- files -------------------------------------------------------------------------------------------------
 async def download(request: web.Request) -> web.Response:
     """A file offered to this session; any other session gets the same 404 as for a missing file."""
-    session = await _session(request, create=False)
+    session = sessions.current(request, create=False)
     file_id = request.match_info["file_id"]
     found = None
     if session is not None and file_id.isalnum() and len(file_id) <= 64:
