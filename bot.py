@@ -3,6 +3,7 @@
 python bot.py                 run the bot (Telegram with TELEGRAM_BOT_TOKEN, else the offline chat)
 python bot.py run             run the bot on Telegram; refuses without a token
 python bot.py chat            offline terminal chat through the real handlers (trial database)
+python bot.py web             serve the web chat (open http://127.0.0.1:8080/)
 python bot.py ask [QUESTION]  answer policy questions (one per stdin line without QUESTION)
 python bot.py schedule        list the coming quarterly reminders
 python bot.py broadcast TEXT  send TEXT to every subscriber (--resume finishes an interrupted one)
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="chat on DATABASE_URL (the real data) instead of the trial database",
     )
+
+    web = sub.add_parser("web", help="serve the web chat for browsers (WeChat included) until Ctrl-C")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
 
     ask = sub.add_parser("ask", help="answer QUESTION, or one question per stdin line")
     ask.add_argument("question", nargs="*", help="the question; read stdin when omitted")
@@ -275,6 +280,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return await broadcast_cli(settings, args.text, resume=args.resume)
     if command == "chat":
         return await _chat(args, settings)
+    if command == "web":
+        return await _web(args, settings)
     return await _run(settings)
 
 
@@ -451,6 +458,18 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     svc = await _open_trial_services(args, settings)
     try:
         await run_terminal(TerminalChat(svc, user_id=args.user_id, name=args.name), sys.stdin, sys.stdout)
+    finally:
+        await svc.repo.close()
+    return 0
+
+
+async def _web(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the web chat until SIGINT/SIGTERM."""
+    from handlers.web import serve
+
+    svc = await _open_services(settings)
+    try:
+        await serve(svc, args.host, args.port)
     finally:
         await svc.repo.close()
     return 0

@@ -52,6 +52,7 @@ from storage.tables import (
     ProfileRow,
     SubscriberRow,
 )
+from storage.webchat import WebChatStoreMixin
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[in
         yield items[start : start + size]
 
 
-class SqlRepository(IdentityStoreMixin):
+class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
     def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:

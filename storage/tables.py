@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -229,4 +230,19 @@ class ChatMessageRow(Base):
     id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]
+
+
+class WebFileRow(Base):
+    """A file the web chat offered for download (an export): kept in the database so any worker can
+    serve it, and only to the internal user it was made for. `id` is random, so links are unguessable."""
+
+    __tablename__ = "web_files"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    mime: Mapped[str] = mapped_column(String(128))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime]

@@ -26,6 +26,7 @@ TABLES = {
     "users",
     "identities",
     "chat_messages",
+    "web_files",
     "broadcasts",
     "outbox",
     "kv",

@@ -1,0 +1,49 @@
+"""Fixtures for the web chat: a running test server over `repo`, and browser-like sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from handlers.services import Services
+from handlers.web import build_web_app
+from handlers.web.security import RateLimiter
+from storage import SqlRepository
+from tests.web.support import WebUser, services
+
+NewUser = Callable[..., Awaitable[WebUser]]
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEB_SECRET_KEY", raising=False)
+
+
+@pytest.fixture
+def svc(repo: SqlRepository) -> Services:
+    return services(repo)
+
+
+@pytest.fixture
+async def server(svc: Services, aiohttp_server: Any) -> TestServer:
+    """The web chat; the rate limit is lifted so tests can type faster than people (see the flood test)."""
+    app = build_web_app(svc, limiter=RateLimiter(capacity=100_000))
+    return await aiohttp_server(app)  # type: ignore[no-any-return]
+
+
+async def open_user(aiohttp_client: Any, server: TestServer) -> WebUser:
+    """A new browser session (its own cookie jar) on `server`, with the page opened."""
+    user = WebUser(await aiohttp_client(server))
+    await user.open()
+    return user
+
+
+@pytest.fixture
+def new_user(server: TestServer, aiohttp_client: Any) -> NewUser:
+    async def make() -> WebUser:
+        return await open_user(aiohttp_client, server)
+
+    return make

@@ -1,0 +1,138 @@
+"""Drive the web chat as a browser would, over HTTP: one `WebUser` per cookie jar (session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from handlers.services import Services
+from policies.ports import Store
+from policies.settings import Settings
+from tests.harness import policy_store
+
+TODAY = dt.date(2026, 11, 24)
+
+TYPED = {
+    "科创平台名称": "山东省海洋工程装备重点实验室",
+    "平台联系人": "王老师",
+    "平台联系电话": "0532-86981234",
+    "企业名称": "青岛海科智能装备有限公司",
+    "统一社会信用代码": "91110000600037341L",
+    "企业联系人": "李娜",
+    "企业联系人手机": "13210876217",
+    "共建项目名称": "海洋装备防腐涂层中试验证",
+    "项目内容": "2025年4月与石油大学签约，共建防腐涂层中试线",
+    "签约时间": "2025年4月18日",
+    "最新进展": "已完成中试样机调试",
+}
+PRESSED = {
+    "驻区高校/科研机构": "中国石油大学（华东）",
+    "平台类型": "实验室",
+    "所属功能区/镇街": "中德生态园",
+    "项目状态": "在建",
+}
+SUMMARY = "请核对填报内容"
+
+
+def services(repo: Store) -> Services:
+    return Services(settings=Settings(today_override=TODAY), repo=repo, policies=policy_store())
+
+
+def field_label(text: str) -> str | None:
+    """'第3/16项 · 平台类型（选填）\n...' -> '平台类型'."""
+    for line in text.splitlines():
+        if line.startswith("第") and " · " in line:
+            return line.split(" · ", 1)[1].removesuffix("（选填）")
+    return None
+
+
+class WebUser:
+    """One browser session: keeps the messages as the page shows them (edits applied in place)."""
+
+    def __init__(self, client: TestClient[Any, Any]) -> None:
+        self.client = client
+        self.csrf = ""
+        self.shown: dict[int, dict[str, Any]] = {}  # id -> message as displayed now
+        self.last_id = 0
+
+    async def open(self) -> list[dict[str, Any]]:
+        """A reload: the whole history from the server."""
+        self.shown.clear()
+        self.last_id = 0
+        resp = await self.client.get("/api/messages", params={"after": "0"})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        self.csrf = body["csrf"]
+        self.apply(body["messages"])
+        return list(body["messages"])
+
+    def apply(self, messages: list[dict[str, Any]]) -> None:
+        for msg in messages:
+            self.last_id = max(self.last_id, msg["id"])
+            target = self.shown.get(msg["replaces"]) if msg["replaces"] else None
+            if target is not None:
+                target.update({k: msg[k] for k in ("text", "buttons", "file")})
+            else:
+                self.shown[msg["id"]] = dict(msg)
+
+    async def post(self, body: dict[str, Any], **headers: str) -> Any:
+        headers = {"X-CSRF-Token": self.csrf, **headers}
+        return await self.client.post("/api/messages", json=body, headers=headers)
+
+    async def _turn(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        resp = await self.post(body)
+        assert resp.status == 200, await resp.text()
+        messages = (await resp.json())["messages"]
+        self.apply(messages)
+        return list(messages)
+
+    async def send(self, text: str) -> list[dict[str, Any]]:
+        return await self._turn({"text": text})
+
+    def find_button(self, label: str) -> tuple[int, dict[str, Any]]:
+        """The newest displayed message offering `label`."""
+        for mid in sorted(self.shown, reverse=True):
+            for row in self.shown[mid]["buttons"]:
+                for button in row:
+                    if button["label"] == label:
+                        return mid, button
+        raise AssertionError(f"no button {label!r}; last message: {self.last_text()!r}")
+
+    async def press(self, label: str) -> list[dict[str, Any]]:
+        mid, button = self.find_button(label)
+        if button["data"] is None:  # a menu button sends its label
+            return await self.send(label)
+        return await self._turn({"button": button["data"], "message_id": mid})
+
+    def last(self) -> dict[str, Any]:
+        return self.shown[max(self.shown)]
+
+    def last_text(self) -> str:
+        return str(self.last()["text"]) if self.shown else ""
+
+    def all_text(self) -> str:
+        return "\n".join(m["text"] for m in self.shown.values())
+
+    async def fill_step(self) -> None:
+        """Answer the current prompt as a user would: buttons for choices, typing for the rest."""
+        text = self.last_text()
+        label = field_label(text.split("\n\n")[-1])
+        if label == "共建形式":
+            await self.press("☐ 技术研发")
+            await self.press("☐ 中试验证")
+            await self.press("✅ 完成")
+        elif label in PRESSED:
+            await self.press(PRESSED[label])
+        elif label in TYPED:
+            await self.send(TYPED[label])
+        else:
+            raise AssertionError(f"unexpected prompt: {text[:120]!r}")
+
+    async def fill_to_summary(self) -> None:
+        for _ in range(40):
+            if SUMMARY in self.last_text():
+                return
+            await self.fill_step()
+        raise AssertionError("never reached the summary")
