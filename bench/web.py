@@ -38,7 +38,7 @@ from policies.store import PolicyStore  # noqa: E402
 from storage import SqlRepository, open_repository  # noqa: E402
 from tests.offline import OfflineChat  # noqa: E402
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 10, 14)  # week 3 of 2026Q4: entries go on this quarter's lists
 
 
 async def script(user: Any, n: int) -> None:

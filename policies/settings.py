@@ -36,6 +36,10 @@ class Settings:
     webhook_path: str = "telegram"
     webhook_secret: str = field(default="", repr=False)
     policy_dir: Path = PROJECT_ROOT / "policies" / "data"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_secret_key: str = field(default="", repr=False)  # empty: one generated and kept in the database
+    web_cookie_secure: bool = False  # True behind HTTPS: session cookies never travel over plain HTTP
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +57,10 @@ class Settings:
             webhook_path=env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram",
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             policy_dir=Path(env["POLICY_DIR"]) if env.get("POLICY_DIR") else cls.policy_dir,
+            web_host=env.get("WEB_HOST", "").strip() or "127.0.0.1",
+            web_port=_parse_int("WEB_PORT", env.get("WEB_PORT", ""), 8080),
+            web_secret_key=env.get("WEB_SECRET_KEY", "").strip(),
+            web_cookie_secure=env.get("WEB_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
         )
 
     def today(self) -> dt.date:

@@ -90,9 +90,10 @@ def build_web_app(svc: Services, *, limiter: security.RateLimiter | None = None)
 
 async def _session_storage(app: web.Application) -> AsyncIterator[None]:
     """Build the cookie sessions from the configured or stored secret; nothing to tear down."""
-    key = await security.cookie_key(app[SERVICES].repo)
+    settings = app[SERVICES].settings
+    key = await security.cookie_key(app[SERVICES].repo, settings.web_secret_key)
     app[STATE].cookies = CookieSessions(
-        key, name=COOKIE_NAME, max_age=COOKIE_MAX_AGE, secure=security.secure_cookies()
+        key, name=COOKIE_NAME, max_age=COOKIE_MAX_AGE, secure=settings.web_cookie_secure
     )
     yield
 

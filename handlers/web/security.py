@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-SECRET_ENV = "WEB_SECRET_KEY"
-SECURE_COOKIE_ENV = "WEB_COOKIE_SECURE"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
 
@@ -33,21 +29,13 @@ SECURITY_HEADERS = {
 }
 
 
-async def cookie_key(repo: Any, environ: Mapping[str, str] | None = None) -> bytes:
-    """The 32-byte key that encrypts session cookies: derived from WEB_SECRET_KEY, else from a secret
-    stored once in the database (`kv_setdefault` makes racing workers agree on one)."""
-    env = os.environ if environ is None else environ
-    configured = env.get(SECRET_ENV, "").strip()
+async def cookie_key(repo: Any, configured: str = "") -> bytes:
+    """The 32-byte key that encrypts session cookies: derived from WEB_SECRET_KEY (`configured`), else
+    from a secret stored once in the database (`kv_setdefault` makes racing workers agree on one)."""
     if configured:
         return hashlib.sha256(configured.encode("utf-8")).digest()
     stored = await repo.kv_setdefault("web", "secret", secrets.token_urlsafe(32))
     return hashlib.sha256(str(stored).encode("utf-8")).digest()
-
-
-def secure_cookies(environ: Mapping[str, str] | None = None) -> bool:
-    """Mark cookies Secure (HTTPS only) when WEB_COOKIE_SECURE=1, i.e. behind an HTTPS proxy."""
-    env = os.environ if environ is None else environ
-    return env.get(SECURE_COOKIE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def new_token() -> str:

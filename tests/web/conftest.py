@@ -17,11 +17,6 @@ from tests.web.support import WebUser, services
 NewUser = Callable[..., Awaitable[WebUser]]
 
 
-@pytest.fixture(autouse=True)
-def _no_configured_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WEB_SECRET_KEY", raising=False)
-
-
 @pytest.fixture
 def svc(repo: SqlRepository) -> Services:
     return services(repo)

@@ -12,7 +12,7 @@ from policies.ports import Store
 from policies.settings import Settings
 from tests.harness import policy_store
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 10, 14)  # week 3 of 2026Q4: entries go on this quarter's lists
 
 TYPED = {
     "科创平台名称": "山东省海洋工程装备重点实验室",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import time
@@ -15,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from handlers.services import Services
 from handlers.web import build_web_app
 from policies.conversation import Actor, Event
+from policies.conversation import texts as t
 from policies.replies import OutgoingFile, Reply
 from storage import SqlRepository
 from tests.web.conftest import NewUser, open_user
@@ -170,7 +172,7 @@ async def test_another_session_cannot_read_this_sessions_messages_or_press_its_b
     assert all(m["id"] not in alice.shown for m in (await resp.json())["messages"])
 
     replies = await bob._turn({"button": button["data"], "message_id": alice_mid})
-    assert [m["text"] for m in replies] == ["该按钮已失效，请重新操作。"]
+    assert [m["text"] for m in replies] == [t.STALE_BUTTON]
     await alice.open()
     assert "第1/16项" in alice.last_text()  # Alice's form did not move
 
@@ -316,10 +318,10 @@ async def test_the_stored_cookie_secret_is_shared_by_every_worker(
 
 
 async def test_web_secret_key_from_the_environment_is_used_and_nothing_stored(
-    svc: Services, repo: SqlRepository, aiohttp_server: Any, aiohttp_client: Any, monkeypatch: Any
+    svc: Services, repo: SqlRepository, aiohttp_server: Any, aiohttp_client: Any
 ) -> None:
-    monkeypatch.setenv("WEB_SECRET_KEY", "configured-secret-" + "x" * 40)
-    server = await aiohttp_server(build_web_app(svc))
+    configured = dataclasses.replace(svc.settings, web_secret_key="configured-secret-" + "x" * 40)
+    server = await aiohttp_server(build_web_app(dataclasses.replace(svc, settings=configured)))
     user = WebUser(await aiohttp_client(server))
     await user.open()
     assert "我是结对共建助手" in user.all_text()
