@@ -38,8 +38,8 @@ from policies.settings import PROJECT_ROOT, Settings, SettingsError
 logger = logging.getLogger("pairing_bot")
 
 NO_TOKEN_HINT = (
-    "未设置 TELEGRAM_BOT_TOKEN，进入离线终端对话模式（SQLite）。"
-    "连接 Telegram：export TELEGRAM_BOT_TOKEN=<BotFather 提供的令牌> 后重新运行 python bot.py"
+    "未设置 TELEGRAM_BOT_TOKEN：只启动网页对话（终端对话：python bot.py chat）。"
+    "连接 Telegram：在环境变量或 .env 中设置 TELEGRAM_BOT_TOKEN 后重新运行 python bot.py"
 )
 RUN_NEEDS_TOKEN = (
     "未设置 TELEGRAM_BOT_TOKEN，无法连接 Telegram：请在环境变量或 .env 中设置 @BotFather 提供的令牌"
@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     web = sub.add_parser("web", help="serve the web chat for browsers (WeChat included) until Ctrl-C")
-    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    web.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    web.add_argument("--host", help="address to listen on (default WEB_HOST or 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port to listen on (default WEB_PORT or 8080)")
 
     ask = sub.add_parser("ask", help="answer QUESTION, or one question per stdin line")
     ask.add_argument("question", nargs="*", help="the question; read stdin when omitted")
@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(RUN_NEEDS_TOKEN, file=sys.stderr)
             return 2
         print(NO_TOKEN_HINT, file=sys.stderr)
-        command, args = "chat", _default_chat_args(args)
+        command, args = "web", _default_web_args(args)
     redactor = _configure_logging(command, args.verbose, settings)
     try:
         return asyncio.run(_dispatch(command, args, settings))
@@ -162,11 +162,11 @@ def _load_dotenv() -> None:
     load_dotenv(Path.cwd() / ".env", override=False)
 
 
-def _default_chat_args(args: argparse.Namespace) -> argparse.Namespace:
-    """`python bot.py` without a token: the chat's defaults (trial database, default user)."""
-    chat = build_parser().parse_args(["chat"])
-    chat.verbose = args.verbose
-    return chat
+def _default_web_args(args: argparse.Namespace) -> argparse.Namespace:
+    """`python bot.py` without a token: the web chat on WEB_HOST:WEB_PORT."""
+    web = build_parser().parse_args(["web"])
+    web.verbose = args.verbose
+    return web
 
 
 def _closed_pipe() -> int:
@@ -225,7 +225,8 @@ def _secrets(settings: Settings) -> list[str]:
 def _configure_logging(command: str, verbose: bool, settings: Settings) -> _Redactor:
     """The bot logs to stderr (journald); the terminal chat to a file, so logs never interrupt it;
     other commands only warnings. Every handler redacts secrets."""
-    own_level = logging.DEBUG if verbose else logging.INFO if command == "run" else logging.WARNING
+    service = command in ("run", "web")
+    own_level = logging.DEBUG if verbose else logging.INFO if service else logging.WARNING
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     if command == "chat":
         handler = _chat_log_handler(settings)
@@ -467,9 +468,12 @@ async def _web(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the web chat until SIGINT/SIGTERM."""
     from handlers.web import serve
 
+    host, port = args.host or settings.web_host, args.port or settings.web_port
     svc = await _open_services(settings)
     try:
-        await serve(svc, args.host, args.port)
+        await serve(svc, host, port)
+    except OSError as exc:
+        raise _StartupError(f"网页对话无法在 {host}:{port} 上启动：{exc.strerror or exc}") from None
     finally:
         await svc.repo.close()
     return 0
@@ -479,7 +483,8 @@ async def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(settings: Settings) -> int:
-    """Run against Telegram until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+    """Run against Telegram until SIGINT/SIGTERM (long polling, or a webhook when WEBHOOK_URL is set),
+    with the web chat beside it on WEB_HOST:WEB_PORT (WEB_PORT=0 leaves the web chat out)."""
     from handlers.telegram.app import build_application
     from handlers.telegram.broadcast import resume_unfinished
     from handlers.telegram.ratelimit import PacedRateLimiter
@@ -492,14 +497,34 @@ async def _run(settings: Settings) -> int:
         stop = _stop_event()
         await _start_telegram(app, settings)
         try:
-            app.create_task(resume_unfinished(app))
-            logger.info("Bot running; admins configured: %d", len(settings.admin_ids))
-            await stop.wait()
+            web = await _start_web_beside(svc, settings)
+            try:
+                app.create_task(resume_unfinished(app))
+                logger.info("Bot running; admins configured: %d", len(settings.admin_ids))
+                await stop.wait()
+            finally:
+                if web is not None:
+                    await web.cleanup()
         finally:
             await _stop_telegram(app)
     finally:
         await svc.repo.close()
     return 0
+
+
+async def _start_web_beside(svc: Any, settings: Settings) -> Any:
+    """The web chat in the Telegram process (users in mainland China cannot reach Telegram)."""
+    if settings.web_port == 0:
+        return None
+    from handlers.web import start_web
+
+    try:
+        return await start_web(svc, settings.web_host, settings.web_port)
+    except OSError as exc:
+        where = f"{settings.web_host}:{settings.web_port}"
+        raise _StartupError(
+            f"网页对话无法在 {where} 上启动（可设置 WEB_PORT）：{exc.strerror or exc}"
+        ) from None
 
 
 def _stop_event() -> asyncio.Event:

@@ -40,7 +40,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "DATABASE_", "TRIAL_", "ADMIN_", "WEBHOOK_", "BOT_TODAY"))
+        if not k.startswith(("TELEGRAM_", "DATABASE_", "TRIAL_", "ADMIN_", "WEBHOOK_", "BOT_TODAY", "WEB_"))
     }
     env.update(extra)
     return env
@@ -90,10 +90,25 @@ def test_run_without_token_refuses_with_one_line_and_nonzero_exit() -> None:
     assert result.stdout == ""  # no terminal chat under systemd's Restart=always
 
 
-def test_plain_bot_py_without_token_still_opens_the_offline_chat(tmp_path: Path) -> None:
-    result = run_bot(stdin="/start\n", env={"TRIAL_DATABASE_URL": sqlite_url(tmp_path / "trial.sqlite3")})
-    assert result.returncode == 0, result.stderr
-    assert "离线对话模式" in result.stdout and "您好，访客" in result.stdout
+async def test_plain_bot_py_without_token_serves_the_web_chat(tmp_path: Path) -> None:
+    """No token: `python bot.py` serves the web chat (Telegram is blocked in mainland China) and says
+    where to open it; SIGTERM stops it cleanly."""
+    port = free_port()
+    env = clean_env(DATABASE_URL=sqlite_url(tmp_path / "prod.sqlite3"), WEB_PORT=str(port))
+    proc = subprocess.Popen(
+        [sys.executable, BOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+        assert f"http://127.0.0.1:{port}/" in line
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as page:
+            assert page.status == 200 and "结对共建助手" in await page.text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "未设置 TELEGRAM_BOT_TOKEN：只启动网页对话" in stderr and "Traceback" not in stderr
 
 
 # ------------------------------------------------------------------ item 3: start-up failures
@@ -275,7 +290,7 @@ def test_dotenv_in_the_current_directory_is_read_and_environment_wins(tmp_path: 
     assert "今天（2026年11月2日）" in from_env.stdout
 
 
-def test_env_example_copied_as_is_runs_the_offline_chat(tmp_path: Path) -> None:
+def test_env_example_copied_as_is_runs_the_terminal_chat(tmp_path: Path) -> None:
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     from dotenv import dotenv_values
 
@@ -283,7 +298,7 @@ def test_env_example_copied_as_is_runs_the_offline_chat(tmp_path: Path) -> None:
     assert not values.get("ADMIN_IDS") and not values.get("TELEGRAM_BOT_TOKEN")
     assert not values.get("DATABASE_URL")  # the working default, not a server that is not there
     result = run_bot(
-        stdin="/start\n", cwd=tmp_path, env={"TRIAL_DATABASE_URL": sqlite_url(tmp_path / "t.sqlite3")}
+        "chat", stdin="/start\n", cwd=tmp_path, env={"TRIAL_DATABASE_URL": sqlite_url(tmp_path / "t.sqlite3")}
     )
     assert result.returncode == 0, result.stderr
     assert "您好，访客" in result.stdout
@@ -310,26 +325,26 @@ def test_chat_uses_the_trial_database_and_says_how_to_reset(dbs: dict[str, Path]
     assert "trial.sqlite3" in line and "python bot.py chat --reset" in line
     assert "您好，访客" in result.stdout
     assert not dbs["prod"].exists()  # the real data never saw the trial user
-    assert count(dbs["trial"], "subscribers") == 1
+    assert count(dbs["trial"], "identities") == 1
 
 
 def test_chat_reset_deletes_the_trial_data(dbs: dict[str, Path]) -> None:
     chat(dbs)
-    assert count(dbs["trial"], "subscribers") == 1
+    assert count(dbs["trial"], "identities") == 1
     result = chat(dbs, "--reset", stdin="")
     assert result.returncode == 0, result.stderr
     assert "已清空试用数据" in one_line(result.stderr)
-    assert count(dbs["trial"], "subscribers") == 0
+    assert count(dbs["trial"], "identities") == 0
 
 
 def test_chat_on_the_production_database_only_when_asked(dbs: dict[str, Path]) -> None:
     result = chat(dbs, "--use-production-db")
     assert result.returncode == 0, result.stderr
     assert "正式数据库" in one_line(result.stderr)
-    assert count(dbs["prod"], "subscribers") == 1
+    assert count(dbs["prod"], "identities") == 1
     refused = chat(dbs, "--use-production-db", "--reset")
     assert refused.returncode != 0 and "--reset" in one_line(refused.stderr)
-    assert count(dbs["prod"], "subscribers") == 1
+    assert count(dbs["prod"], "identities") == 1
 
 
 def test_trial_database_equal_to_production_is_refused(dbs: dict[str, Path]) -> None:

@@ -3,6 +3,6 @@ built-in one included. `python bot.py web` serves it (`serve`); tests build it w
 
 from __future__ import annotations
 
-from handlers.web.app import build_web_app, serve
+from handlers.web.app import build_web_app, serve, start_web
 
-__all__ = ["build_web_app", "serve"]
+__all__ = ["build_web_app", "serve", "start_web"]

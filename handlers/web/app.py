@@ -264,21 +264,31 @@ def content_disposition(name: str) -> str:
 
 
 # -- serving -----------------------------------------------------------------------------------------------
-async def serve(svc: Services, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve the web chat until SIGINT/SIGTERM, then stop cleanly (open requests get a few seconds)."""
+async def start_web(svc: Services, host: str, port: int) -> web.AppRunner:
+    """Start serving the web chat (beside Telegram in `bot.py run`); `await runner.cleanup()` stops it.
+    Binding errors (port in use, no permission) raise OSError before anything is served."""
     runner = web.AppRunner(build_web_app(svc), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    shown = f"[{host}]" if ":" in host else host
+    print(f"网页对话已启动：请在浏览器中打开 http://{shown}:{port}/ （Ctrl-C 停止）", flush=True)
+    logger.info("Web chat listening on %s:%d", host, port)
+    return runner
+
+
+async def serve(svc: Services, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the web chat until SIGINT/SIGTERM, then stop cleanly (open requests get a few seconds)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    runner = await start_web(svc, host, port)
     try:
-        await site.start()
-        shown = f"[{host}]" if ":" in host else host
-        print(f"网页对话已启动：请在浏览器中打开 http://{shown}:{port}/ （Ctrl-C 停止）", flush=True)
-        logger.info("Web chat listening on %s:%d", host, port)
         await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
