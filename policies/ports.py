@@ -82,7 +82,9 @@ class Repository(Protocol):
     def iter_history(self) -> AsyncIterator[EntryChange]: ...
 
     # subscribers --------------------------------------------------------------------------------
-    async def upsert_subscriber(self, user_id: int, chat_id: int, name: str) -> Subscriber:
+    async def upsert_subscriber(
+        self, user_id: int, chat_id: int, name: str, channel: str = "telegram"
+    ) -> Subscriber:
         """Subscribe (again) on /start; clears `blocked`."""
         ...
 

@@ -86,7 +86,8 @@ class EntryChange:
 
 @dataclass(frozen=True)
 class Subscriber:
-    """Someone who pressed /start. `active` turns False on /stop or when Telegram answers 403."""
+    """Someone who pressed /start (or opened the web chat). `active` turns False on /stop or when
+    Telegram answers 403. `channel` is where broadcasts reach them: "telegram" or "web"."""
 
     user_id: int
     chat_id: int
@@ -94,6 +95,7 @@ class Subscriber:
     subscribed: bool
     blocked: bool
     created_at: dt.datetime
+    channel: str = "telegram"
 
     @property
     def active(self) -> bool:

@@ -44,6 +44,7 @@ from storage.tables import (
     OUTBOX_STATUSES,
     AuditRow,
     BroadcastRow,
+    ChatMessageRow,
     DraftRow,
     EntryChangeRow,
     EntryRow,
@@ -57,6 +58,7 @@ from storage.webchat import WebChatStoreMixin
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("sent", "failed", "blocked")
+WEB_CHANNEL = "web"  # recipients served in-app when the broadcast is created
 OPEN_STATUSES = ("pending", "sending")
 LIST_SEPARATOR = "、"
 _STREAM_BATCH = 500
@@ -193,6 +195,7 @@ def _subscriber(row: SubscriberRow) -> Subscriber:
         subscribed=row.subscribed,
         blocked=row.blocked,
         created_at=row.created_at,
+        channel=row.channel,
     )
 
 
@@ -545,10 +548,19 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
 
     # subscribers ------------------------------------------------------------------------------------
 
-    async def upsert_subscriber(self, user_id: int, chat_id: int, name: str) -> Subscriber:
-        """Subscribe (again) on /start; clears `blocked`."""
+    async def upsert_subscriber(
+        self, user_id: int, chat_id: int, name: str, channel: str = "telegram"
+    ) -> Subscriber:
+        """Subscribe (again) on /start; clears `blocked`. The latest channel is where broadcasts go."""
         now = utcnow()
-        values = {"chat_id": chat_id, "name": name, "subscribed": True, "blocked": False, "updated_at": now}
+        values = {
+            "chat_id": chat_id,
+            "channel": channel,
+            "name": name,
+            "subscribed": True,
+            "blocked": False,
+            "updated_at": now,
+        }
         stmt = self._insert(SubscriberRow).values(user_id=user_id, created_at=now, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
         async with self._transaction() as s:
@@ -602,6 +614,9 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
         Recipients default to every active subscriber; explicit `user_ids` are taken as given
         (duplicates dropped), chat id from the subscriber row or, for strangers, the user id
         (a private chat's id). With `dedupe_key` already used, returns None.
+
+        Recipients on the web channel are served in the same transaction: the text is written into
+        their chat history and their rows are `sent`, so they get it exactly once, with no sender.
         """
         now = utcnow()
         try:
@@ -624,36 +639,58 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
                                 "broadcast_id": row.id,
                                 "user_id": uid,
                                 "chat_id": chat,
-                                "status": "pending",
-                                "attempts": 0,
+                                "channel": channel,
+                                "status": "sent" if channel == WEB_CHANNEL else "pending",
+                                "attempts": 1 if channel == WEB_CHANNEL else 0,
                                 "updated_at": now,
                             }
-                            for uid, chat in recipients
+                            for uid, chat, channel in recipients
                         ],
                     )
-                return _broadcast(row, {"pending": len(recipients)})
+                in_app = [uid for uid, _chat, channel in recipients if channel == WEB_CHANNEL]
+                await self._write_to_history(s, in_app, text, kind, now)
+                totals = {"pending": len(recipients) - len(in_app), "sent": len(in_app)}
+                return _broadcast(row, {k: v for k, v in totals.items() if v})
         except IntegrityError:
             if dedupe_key is None:
                 raise
             log.info("broadcast with dedupe key %s already exists (concurrent create)", dedupe_key)
             return None
 
-    async def _recipients(self, s: AsyncSession, user_ids: Sequence[int] | None) -> list[tuple[int, int]]:
+    async def _recipients(
+        self, s: AsyncSession, user_ids: Sequence[int] | None
+    ) -> list[tuple[int, int, str]]:
+        """(user id, chat id, channel) of each recipient."""
         if user_ids is None:
             stmt = (
-                select(SubscriberRow.user_id, SubscriberRow.chat_id)
+                select(SubscriberRow.user_id, SubscriberRow.chat_id, SubscriberRow.channel)
                 .where(SubscriberRow.subscribed.is_(True), SubscriberRow.blocked.is_(False))
                 .order_by(SubscriberRow.user_id)
             )
-            return [(uid, chat) for uid, chat in (await s.execute(stmt)).all()]
+            return [(uid, chat, channel) for uid, chat, channel in (await s.execute(stmt)).all()]
         wanted = list(dict.fromkeys(int(u) for u in user_ids))
-        chats: dict[int, int] = {}
+        known: dict[int, tuple[int, str]] = {}
         for chunk in _chunks(wanted):
-            stmt = select(SubscriberRow.user_id, SubscriberRow.chat_id).where(
+            stmt = select(SubscriberRow.user_id, SubscriberRow.chat_id, SubscriberRow.channel).where(
                 SubscriberRow.user_id.in_(chunk)
             )
-            chats.update((uid, chat) for uid, chat in (await s.execute(stmt)).all())
-        return [(uid, chats.get(uid, uid)) for uid in wanted]
+            known.update((uid, (chat, channel)) for uid, chat, channel in (await s.execute(stmt)).all())
+        out = []
+        for uid in wanted:
+            chat, channel = known.get(uid, (uid, "telegram"))
+            out.append((uid, chat, channel))
+        return out
+
+    async def _write_to_history(
+        self, s: AsyncSession, user_ids: Sequence[int], text: str, kind: str, now: dt.datetime
+    ) -> None:
+        """A broadcast or reminder as a bot message in each web user's chat history."""
+        if user_ids:
+            payload = {"v": 1, "from": "bot", "text": text, "kind": kind}
+            await s.execute(
+                insert(ChatMessageRow),
+                [{"user_id": uid, "payload": payload, "created_at": now} for uid in user_ids],
+            )
 
     async def _totals(self, s: AsyncSession, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         totals: dict[int, dict[str, int]] = {bid: {} for bid in broadcast_ids}

@@ -133,6 +133,8 @@ class SubscriberRow(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    # where broadcasts reach this user: "telegram" (chat_id) or "web" (the stored chat history)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
     name: Mapped[str] = mapped_column(Text, default="")
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -164,6 +166,7 @@ class OutboxRow(Base):
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -95,18 +95,19 @@ async def test_plain_bot_py_without_token_serves_the_web_chat(tmp_path: Path) ->
     where to open it; SIGTERM stops it cleanly."""
     port = free_port()
     env = clean_env(DATABASE_URL=sqlite_url(tmp_path / "prod.sqlite3"), WEB_PORT=str(port))
-    proc = subprocess.Popen(
-        [sys.executable, BOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, BOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT
     )
     try:
         assert proc.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
         assert f"http://127.0.0.1:{port}/" in line
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as page:
             assert page.status == 200 and "结对共建助手" in await page.text()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
+        _, raw_stderr = await asyncio.wait_for(proc.communicate(), 30)
+    stderr = raw_stderr.decode()
     assert proc.returncode == 0, stderr
     assert "未设置 TELEGRAM_BOT_TOKEN：只启动网页对话" in stderr and "Traceback" not in stderr
 

@@ -138,6 +138,7 @@ async def actor_of(svc: Services, update: Update) -> Actor | None:
         is_admin=svc.settings.is_admin(user.id),
         private=chat.type == chat.PRIVATE,
         chat_id=chat.id,
+        inbox=CHANNEL,
     )
 
 

@@ -1,6 +1,7 @@
-"""JobQueue wiring of `policies.schedule`: a daily 09:00 (Asia/Shanghai) run plus a catch-up run
-shortly after start. Each due reminder becomes one broadcast with dedupe key "<id>:<quarter>", so
-it goes once per quarter per user even across restarts, and is sent by the OutboxSender."""
+"""JobQueue wiring of the quarterly reminders: a daily 09:00 (Asia/Shanghai) run plus a catch-up run
+shortly after start. `policies.reminders` creates each due reminder once (dedupe key "<id>:<quarter>",
+also across restarts and processes); this module sends its Telegram rows with the OutboxSender, and
+finishes any broadcast another process created (the web process runs the same daily creation)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals
+from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals, resume_all
 from handlers.telegram.context import services
-from handlers.telegram.render import TELEGRAM_TEXT_LIMIT
 from policies.leaderboard import render_leaderboard
 from policies.models import PolicyBase
 from policies.ports import Repository
-from policies.schedule import AUDIENCE_ALL, AUDIENCE_ENTERPRISE, PlannedReminder, due_reminders
+from policies.reminders import create_due_reminders
+from policies.schedule import PlannedReminder
 from policies.settings import TIMEZONE
 from storage.exports import collect_leaderboard
 
@@ -29,7 +30,6 @@ JOB_NAME = "reminders"
 CATCH_UP_JOB_NAME = "reminders-catch-up"
 SEND_AT = dt.time(9, 0, tzinfo=TIMEZONE)
 CATCH_UP_DELAY = 10.0  # seconds after start: reminders missed while the bot was down
-REMINDER_CREATOR = 0  # created_by of reminder broadcasts (no admin pressed anything)
 LEADERBOARD_KEY = "leaderboard"  # Services.extras: async (quarter) -> leaderboard text
 
 Leaderboard = Callable[[str], Awaitable[str]]
@@ -44,29 +44,6 @@ class ReminderRun:
     skipped: str = ""
 
 
-async def recipients(
-    repo: Repository, reminder: PlannedReminder, admin_ids: Collection[int]
-) -> list[int] | None:
-    """User ids for the reminder's audience; None when the bot does not send it (universities)."""
-    if reminder.audience not in (AUDIENCE_ENTERPRISE, AUDIENCE_ALL):
-        return None
-    users = [s.user_id for s in await repo.active_subscribers()]
-    if reminder.audience == AUDIENCE_ENTERPRISE:
-        users = [u for u in users if u not in admin_ids]
-    if reminder.only_unfiled:
-        filed = await repo.filed_users(reminder.quarter)
-        users = [u for u in users if u not in filed]
-    return users
-
-
-def _fit(text: str) -> str:
-    """One outbox row is one Telegram message: cut a very long leaderboard at a line break."""
-    if len(text) <= TELEGRAM_TEXT_LIMIT:
-        return text
-    cut = text.rfind("\n", 0, TELEGRAM_TEXT_LIMIT - 2)
-    return text[: cut if cut > 0 else TELEGRAM_TEXT_LIMIT - 2] + "\n……"
-
-
 async def send_due(
     bot: Bot,
     repo: Repository,
@@ -77,31 +54,22 @@ async def send_due(
     leaderboard: Leaderboard | None = None,
     **sender_options: Any,
 ) -> list[ReminderRun]:
-    """Create and send every reminder due on `today` that has not gone this quarter yet."""
+    """Create every reminder due on `today` that has not gone this quarter yet, and send it."""
     runs = []
-    for reminder in due_reminders(base, today):
-        users = await recipients(repo, reminder, admin_ids)
-        if users is None:
-            runs.append(ReminderRun(reminder, None, "audience not reached by the bot"))
+    for item in await create_due_reminders(
+        repo, base, today, admin_chat_ids=admin_ids, leaderboard=leaderboard
+    ):
+        if item.broadcast is None:
+            runs.append(ReminderRun(item.reminder, None, item.skipped))
             continue
-        board = await leaderboard(reminder.quarter) if reminder.leaderboard and leaderboard else None
-        created = await repo.create_broadcast(
-            _fit(reminder.render(board)),
-            REMINDER_CREATOR,
-            users,
-            kind="reminder",
-            dedupe_key=reminder.dedupe_key,
-        )
-        if created is None:  # sent (or being sent) already; start-up resume finishes a crashed one
-            runs.append(ReminderRun(reminder, None, "already created"))
-            continue
-        logger.info("Reminder %s: %d recipients", reminder.dedupe_key, len(users))
         try:
-            totals = await OutboxSender(bot, repo, **sender_options).run(created.id)
+            totals = await OutboxSender(bot, repo, **sender_options).run(item.broadcast.id)
         except BroadcastError:
-            logger.exception("Reminder %s could not be sent", reminder.dedupe_key)
+            logger.exception("Reminder %s could not be sent", item.reminder.dedupe_key)
             totals = None
-        runs.append(ReminderRun(reminder, totals))
+        runs.append(ReminderRun(item.reminder, totals))
+    # a reminder another process created (the web chat's daily run) still needs its Telegram rows sent
+    await resume_all(bot, repo, **sender_options)
     return runs
 
 

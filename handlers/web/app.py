@@ -34,6 +34,7 @@ from handlers.web import messages as m
 from handlers.web import security, sessions
 from handlers.web import texts as wt
 from handlers.web.chat import WebChat
+from handlers.web.reminders import reminders_ctx
 from handlers.web.sessions import CookieSessions, WebSession
 from policies.conversation import Actor
 
@@ -65,8 +66,11 @@ SERVICES = web.AppKey("services", Services)
 STATE = web.AppKey("web_state", WebState)
 
 
-def build_web_app(svc: Services, *, limiter: security.RateLimiter | None = None) -> web.Application:
-    """The web chat over `svc`. The cookie key is loaded on startup (`cleanup_ctx`)."""
+def build_web_app(
+    svc: Services, *, limiter: security.RateLimiter | None = None, reminders: bool = False
+) -> web.Application:
+    """The web chat over `svc`. The cookie key is loaded on startup (`cleanup_ctx`); with `reminders`
+    the daily reminder run lives here too (web-only deployments, where no Telegram JobQueue runs)."""
     middleware = sessions.middleware(lambda request: request.app[STATE].sessions())
     app = web.Application(client_max_size=MAX_BODY, middlewares=[middleware])
     app[SERVICES] = svc
@@ -78,6 +82,8 @@ def build_web_app(svc: Services, *, limiter: security.RateLimiter | None = None)
         default_helpers=False,
     )
     app.cleanup_ctx.append(_session_storage)
+    if reminders:
+        app.cleanup_ctx.append(reminders_ctx(svc))
     app.on_response_prepare.append(security.add_security_headers)
     app.router.add_get("/", page)
     app.router.add_post("/chat", form_post)
@@ -264,10 +270,11 @@ def content_disposition(name: str) -> str:
 
 
 # -- serving -----------------------------------------------------------------------------------------------
-async def start_web(svc: Services, host: str, port: int) -> web.AppRunner:
-    """Start serving the web chat (beside Telegram in `bot.py run`); `await runner.cleanup()` stops it.
+async def start_web(svc: Services, host: str, port: int, *, reminders: bool = False) -> web.AppRunner:
+    """Start serving the web chat; `await runner.cleanup()` stops it. Beside Telegram (`bot.py run`) the
+    JobQueue sends reminders, alone (`bot.py web`) pass `reminders=True`.
     Binding errors (port in use, no permission) raise OSError before anything is served."""
-    runner = web.AppRunner(build_web_app(svc), access_log=None, shutdown_timeout=5.0)
+    runner = web.AppRunner(build_web_app(svc, reminders=reminders), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -287,7 +294,7 @@ async def serve(svc: Services, host: str = "127.0.0.1", port: int = 8080) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    runner = await start_web(svc, host, port)
+    runner = await start_web(svc, host, port, reminders=True)
     try:
         await stop.wait()
     finally:

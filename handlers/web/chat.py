@@ -54,9 +54,12 @@ class WebChat:
         return lock
 
     async def actor(self, sid: str) -> Actor:
-        """Web users are never admins (ADMIN_IDS are Telegram ids) and cannot receive pushes."""
+        """Web users are never admins (ADMIN_IDS are Telegram ids). Broadcasts and reminders reach them
+        in their stored history, which the page polls."""
         user_id = await self.repo.resolve_user(CHANNEL, sid)
-        return Actor(user_id=user_id, channel=CHANNEL, external_id=sid, is_admin=False, private=True)
+        return Actor(
+            user_id=user_id, channel=CHANNEL, external_id=sid, is_admin=False, private=True, inbox=CHANNEL
+        )
 
     async def greet(self, actor: Actor) -> None:
         """A session with no history starts with the greeting and the menu (as /start would show)."""

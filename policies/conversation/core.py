@@ -230,8 +230,9 @@ class Conversation:
     # -- commands and menu -------------------------------------------------------------------------
     async def _start(self, actor: Actor, _arg: str) -> list[Reply]:
         """Subscribe (where the channel can push), greet, show the menu, offer a paused draft back."""
-        if actor.chat_id is not None:
-            await self.repo.upsert_subscriber(actor.user_id, actor.chat_id, actor.name)
+        if actor.inbox is not None and actor.private:
+            chat = actor.chat_id if actor.chat_id is not None else actor.user_id
+            await self.repo.upsert_subscriber(actor.user_id, chat, actor.name, actor.inbox)
         first = actor.name.split()[0] if actor.name.strip() else ""
         replies = [Reply(t.GREETING.format(name=f"，{first}" if first else "")), t.MENU]
         replies.extend(await self.flow.offer_resume(actor.user_id))

@@ -16,7 +16,8 @@ class Actor:
     entries are the same whichever channel the user writes from. `chat_id` is where the channel can
     deliver broadcasts (a Telegram chat), None where it cannot push. `is_admin` is decided by the
     channel (Telegram: ADMIN_IDS). `private` is False in group chats, where exports and broadcasts
-    are refused.
+    are refused. `inbox` names how broadcasts and reminders reach this user after /start: "telegram"
+    (sent to `chat_id`), "web" (written into the stored chat history), None (the terminal: never).
     """
 
     user_id: int
@@ -26,6 +27,7 @@ class Actor:
     is_admin: bool = False
     private: bool = True
     chat_id: int | None = None
+    inbox: str | None = None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,14 @@ class WebUser:
             else:
                 self.shown[msg["id"]] = dict(msg)
 
+    async def poll(self) -> list[dict[str, Any]]:
+        """What the page's polling fetches: messages after the last one shown (pushed ones included)."""
+        resp = await self.client.get("/api/messages", params={"after": str(self.last_id)})
+        assert resp.status == 200, await resp.text()
+        messages = (await resp.json())["messages"]
+        self.apply(messages)
+        return list(messages)
+
     async def post(self, body: dict[str, Any], **headers: str) -> Any:
         headers = {"X-CSRF-Token": self.csrf, **headers}
         return await self.client.post("/api/messages", json=body, headers=headers)
