@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.tables import ChatMessageRow, IdentityRow, UserRow
 
 HISTORY_PAGE = 200
+IDENTITY_CACHE = 50_000  # (channel, external id) pairs remembered per process
 
 
 def _now() -> dt.datetime:
@@ -25,9 +26,15 @@ def _now() -> dt.datetime:
 
 
 class IdentityStoreMixin:
-    """`resolve_user`, `link_identity`, `append_messages`, `messages_after` for SqlRepository."""
+    """`resolve_user`, `find_user`, `append_messages`, `messages_after` for SqlRepository.
+
+    Every update of every channel starts with `resolve_user`, so a found identity is remembered in
+    this process: an identity never changes owner today. Whatever re-points an identity (linking a
+    Telegram account to a web session) must call `forget_identity` here and tell other workers.
+    """
 
     _read: async_sessionmaker[AsyncSession]
+    _identity_cache: dict[tuple[str, str], int]
 
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         raise NotImplementedError  # provided by SqlRepository
@@ -35,8 +42,13 @@ class IdentityStoreMixin:
     async def resolve_user(self, channel: str, external_id: str, name: str = "") -> int:
         """The internal user id of (channel, external id), created on first sight. Safe under races:
         two workers creating the same identity end with one user."""
+        cache = self._identities()
+        known = cache.get((channel, external_id))
+        if known is not None:
+            return known
         found = await self.find_user(channel, external_id)
         if found is not None:
+            self._remember(channel, external_id, found)
             return found
         try:
             async with self._transaction() as s:
@@ -50,12 +62,28 @@ class IdentityStoreMixin:
                         channel=channel, external_id=external_id, user_id=user_id, created_at=_now()
                     )
                 )
+            self._remember(channel, external_id, int(user_id))
             return int(user_id)
         except IntegrityError:
             again = await self.find_user(channel, external_id)
             if again is None:
                 raise
             return again
+
+    def _identities(self) -> dict[tuple[str, str], int]:
+        cache = getattr(self, "_identity_cache", None)
+        if cache is None:
+            cache = self._identity_cache = {}
+        return cache
+
+    def _remember(self, channel: str, external_id: str, user_id: int) -> None:
+        cache = self._identities()
+        if len(cache) >= IDENTITY_CACHE:
+            cache.pop(next(iter(cache)))  # oldest first: dicts keep insertion order
+        cache[(channel, external_id)] = user_id
+
+    def forget_identity(self, channel: str, external_id: str) -> None:
+        self._identities().pop((channel, external_id), None)
 
     async def find_user(self, channel: str, external_id: str) -> int | None:
         stmt = select(IdentityRow.user_id).where(
