@@ -30,6 +30,9 @@ from policies.records import Profile
 from policies.settings import Settings
 from policies.store import PolicyStore
 from storage import SqlRepository
+from tests import forms
+from tests.forms import PRESSED
+from tests.forms import TYPED as FORM_TYPED
 from tests.harness import all_text, buttons, internal_id, last_text, offline_chat, texts
 from tests.offline import BotMessage, OfflineChat
 
@@ -38,25 +41,7 @@ VICTIM, ATTACKER = 501, 502
 VICTIM_CODE = "91110000600037341L"
 ATTACKER_CODE = "91370200MA3C00000K"
 
-TYPED = {
-    "科创平台名称": "山东省海洋工程装备重点实验室",
-    "平台联系人": "王老师",
-    "平台联系电话": "0532-86981234",
-    "企业名称": "青岛海科智能装备有限公司",
-    "统一社会信用代码": VICTIM_CODE,
-    "企业联系人": "李娜",
-    "企业联系人手机": "13210876217",
-    "共建项目名称": "海洋装备防腐涂层中试验证",
-    "项目内容": "2025年4月与石油大学签约，共建防腐涂层中试线",
-    "签约时间": "2025年4月18日",
-    "最新进展": "已完成中试样机调试",
-}
-PRESSED = {
-    "驻区高校/科研机构": "中国石油大学（华东）",
-    "平台类型": "实验室",
-    "所属功能区/镇街": "中德生态园",
-    "项目状态": "在建",
-}
+TYPED = {**FORM_TYPED, "统一社会信用代码": VICTIM_CODE}
 # The attacker copies the victim's university, platform, project and (public) credit code.
 FORGED = {
     "企业名称": "某某冒名有限公司",
@@ -89,11 +74,9 @@ async def chat(repo: SqlRepository, policies: PolicyStore) -> AsyncIterator[Offl
 
 
 def field_label(text: str) -> str:
-    """'第3/16项 · 平台类型（选填）\n...' -> '平台类型'."""
-    for line in text.split("\n\n")[-1].splitlines():
-        if line.startswith("第") and " · " in line:
-            return line.split(" · ", 1)[1].removesuffix("（选填）")
-    raise AssertionError(f"not a field prompt: {text!r}")
+    label = forms.field_label(text.split("\n\n")[-1])
+    assert label is not None, f"not a field prompt: {text!r}"
+    return label
 
 
 async def fill_to_summary(

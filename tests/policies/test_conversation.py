@@ -13,29 +13,11 @@ from policies.conversation import texts as t
 from policies.ports import Store
 from policies.replies import Button, Reply
 from policies.settings import Settings
+from tests.forms import PRESSED, TYPED, field_label
 from tests.harness import policy_store
 
 TODAY = dt.date(2026, 10, 12)  # week 3 of 2026Q4
 NEXT_QUARTER_DAY = dt.date(2027, 1, 6)  # week 1 of 2027Q1
-ANSWERS = {
-    "科创平台名称": "山东省海洋工程装备重点实验室",
-    "平台联系人": "王老师",
-    "平台联系电话": "0532-86981234",
-    "企业名称": "青岛海科智能装备有限公司",
-    "统一社会信用代码": "91110000600037341L",
-    "企业联系人": "李娜",
-    "企业联系人手机": "13210876217",
-    "共建项目名称": "海洋装备防腐涂层中试验证",
-    "项目内容": "2025年4月与石油大学签约，共建防腐涂层中试线",
-    "签约时间": "2025年4月18日",
-    "最新进展": "已完成中试样机调试",
-}
-CHOICES = {
-    "驻区高校/科研机构": "中国石油大学（华东）",
-    "平台类型": "实验室",
-    "所属功能区/镇街": "中德生态园",
-    "项目状态": "在建",
-}
 
 
 class CoreChat:
@@ -75,10 +57,9 @@ def labels(reply: Reply | None) -> list[str]:
 
 
 def field_of(text: str) -> str:
-    for line in text.splitlines():
-        if line.startswith("第") and " · " in line:
-            return line.split(" · ", 1)[1].removesuffix("（选填）")
-    raise AssertionError(f"not a field prompt: {text!r}")
+    label = field_label(text)
+    assert label is not None, f"not a field prompt: {text!r}"
+    return label
 
 
 async def fill_to_summary(chat: CoreChat) -> None:
@@ -93,10 +74,10 @@ async def fill_to_summary(chat: CoreChat) -> None:
         if name == "共建形式":
             await chat.press("☐ 技术研发")
             await chat.press("✅ 完成")
-        elif name in CHOICES:
-            await chat.press(CHOICES[name])
+        elif name in PRESSED:
+            await chat.press(PRESSED[name])
         else:
-            await chat.send(ANSWERS[name])
+            await chat.send(TYPED[name])
     raise AssertionError("never reached the summary")
 
 
@@ -145,10 +126,10 @@ async def test_cancel_resume_and_multi_select_edits_in_place(repo: Store) -> Non
     await chat.press("继续填写")
     for name in ("科创平台名称", "平台类型", "平台联系人", "平台联系电话", "企业名称", "统一社会信用代码",
                  "企业联系人", "企业联系人手机", "所属功能区/镇街", "共建项目名称"):  # fmt: skip
-        if name in CHOICES:
-            await chat.press(CHOICES[name])
+        if name in PRESSED:
+            await chat.press(PRESSED[name])
         else:
-            await chat.send(ANSWERS[name])
+            await chat.send(TYPED[name])
     toggled = await chat.press("☐ 技术研发")
     assert len(toggled) == 1 and toggled[0].edit and "☑ 技术研发" in labels(toggled[0])
 
