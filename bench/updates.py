@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -78,14 +79,24 @@ class Timed:
         self.latencies.append(time.perf_counter() - start)
         return out
 
+    def last_text(self) -> str:
+        last = self.chat.last(self.user_id)
+        return last.text if last else ""
 
-async def one_user(chat: OfflineChat, n: int) -> list[float]:
-    user = Timed(chat, 50_000 + n)
-    await user.send("/start")
+
+class Speaker(Protocol):
+    """A user of some channel: type a message, press a button, read the last bot message."""
+
+    async def send(self, text: str) -> Any: ...
+    async def press(self, label: str) -> Any: ...
+    def last_text(self) -> str: ...
+
+
+async def converse(user: Speaker, n: int) -> None:
+    """The benchmark's conversation, the same in every channel: the whole form, submit, two questions."""
     await user.send("填报结对项目")
     for _ in range(60):
-        last = chat.last(user.user_id)
-        text = last.text if last else ""
+        text = user.last_text()
         if "请核对填报内容" in text:
             break
         label = field_label(text.split("\n\n")[-1]) or ""
@@ -103,8 +114,16 @@ async def one_user(chat: OfflineChat, n: int) -> list[float]:
     else:
         raise RuntimeError("the form never reached its summary")
     await user.press("✅ 提交")
+    if "提交成功" not in user.last_text():
+        raise RuntimeError(f"not filed: {user.last_text()[:80]!r}")
     for question in QUESTIONS:
         await user.send(question)
+
+
+async def one_user(chat: OfflineChat, n: int) -> list[float]:
+    user = Timed(chat, 50_000 + n)
+    await user.send("/start")
+    await converse(user, n)
     return user.latencies
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from aiohttp import ClientSession, CookieJar, web  # noqa: E402
-from updates import PRESSED, QUESTIONS, TYPED, credit_code, field_label  # noqa: E402
+from updates import converse  # noqa: E402
 
 from handlers.services import Services  # noqa: E402
 from handlers.telegram.app import build_application  # noqa: E402
@@ -43,30 +43,7 @@ TODAY = dt.date(2026, 10, 14)  # week 3 of 2026Q4: entries go on this quarter's 
 
 async def script(user: Any, n: int) -> None:
     """The same conversation as bench/updates.py: menu, the whole form, submit, two questions."""
-    await user.send("填报结对项目")
-    for _ in range(60):
-        text = user.last_text()
-        if "请核对填报内容" in text:
-            break
-        label = field_label(text.split("\n\n")[-1]) or ""
-        if label == "共建形式":
-            await user.press("☐ 技术研发")
-            await user.press("✅ 完成")
-        elif label == "统一社会信用代码":
-            await user.send(credit_code(n))
-        elif label in PRESSED:
-            await user.press(PRESSED[label])
-        elif label in TYPED:
-            await user.send(TYPED[label].format(n=n))
-        else:
-            raise RuntimeError(f"unexpected prompt: {text[:80]!r}")
-    else:
-        raise RuntimeError("the form never reached its summary")
-    await user.press("✅ 提交")
-    if "提交成功" not in user.last_text():
-        raise RuntimeError(f"not filed: {user.last_text()[:80]!r}")
-    for question in QUESTIONS:
-        await user.send(question)
+    await converse(user, n)
 
 
 class WebUser:
