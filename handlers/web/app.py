@@ -46,6 +46,7 @@ COOKIE_NAME = "pairing_web"
 COOKIE_MAX_AGE = 365 * 24 * 3600  # the session is the user's identity: keep it for a year of visits
 POLL_PAGE = 200
 DATA_MAX = 256  # longer button data cannot be ours (the core allows 64 bytes)
+MAX_ID = 2**63 - 1  # message ids are 64-bit in the database; larger numbers cannot name one
 
 
 @dataclass
@@ -190,6 +191,8 @@ async def api_history(request: web.Request) -> web.Response:
         after = max(0, int(request.query.get("after", "0")))
     except ValueError:
         return _refusal(request, 400, wt.BAD_REQUEST, api=True)
+    if after > MAX_ID:
+        return _refusal(request, 400, wt.BAD_REQUEST, api=True)
     chat = request.app[STATE].chat
     actor = await _actor(request, session)
     if after == 0:
@@ -238,7 +241,7 @@ async def _turn(
             pressed = int(message_id)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return _refusal(request, 400, wt.BAD_REQUEST, api=api)
-        if pressed > 0:
+        if 0 < pressed <= MAX_ID:
             return await chat.press(await _actor(request, session), button, pressed)
     return _refusal(request, 400, wt.BAD_REQUEST, api=api)
 

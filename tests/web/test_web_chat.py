@@ -326,3 +326,15 @@ async def test_web_secret_key_from_the_environment_is_used_and_nothing_stored(
     await user.open()
     assert "我是结对共建助手" in user.all_text()
     assert await repo.kv_get_all("web") == {}
+
+
+async def test_ids_too_large_for_the_database_are_a_clean_400(
+    server: TestServer, aiohttp_client: Any
+) -> None:
+    user = await open_user(aiohttp_client, server)
+    huge = str(10**30)
+    resp = await user.client.get("/api/messages", params={"after": huge})
+    assert resp.status == 400 and "error" in await resp.json()
+    resp = await user.post({"button": "f:fill", "message_id": 10**30})
+    assert resp.status == 400
+    assert "我是结对共建助手" in user.all_text()  # the session is intact
