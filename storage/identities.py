@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from policies.validators import clean_input
 from storage.tables import ChatMessageRow, IdentityRow, UserRow
 
 HISTORY_PAGE = 200
@@ -52,9 +53,10 @@ class IdentityStoreMixin:
             return found
         try:
             async with self._transaction() as s:
+                name = clean_input(name)[:200]
                 user_id = (
                     await s.execute(
-                        insert(UserRow).values(name=name[:200], created_at=_now()).returning(UserRow.id)
+                        insert(UserRow).values(name=name, created_at=_now()).returning(UserRow.id)
                     )
                 ).scalar_one()
                 await s.execute(

@@ -49,3 +49,14 @@ async def test_unknown_command_gets_the_menu(repo: Store) -> None:
         replies = await chat.send("/menu")
         assert "没有 /menu 这个命令" in texts(replies)[0]
         assert buttons(replies) == [t.MENU_ASK, t.MENU_FILL, t.MENU_MINE, t.MENU_HELP]
+
+
+async def test_a_broken_name_or_text_never_reaches_the_database(repo: Store) -> None:
+    """Lone surrogates and NULs (a broken client's JSON escapes) are cleaned before anything is stored."""
+    async with offline_chat(app(repo), user_id=31337, name="\u200b李\x00娜") as chat:
+        replies = await chat.send("/start")
+        assert "您好，李娜" in texts(replies)[0]
+        replies = await chat.send("\ud800补贴\x00多少？")
+        assert replies and "Traceback" not in texts(replies)[-1]
+    (subscriber,) = await repo.active_subscribers()
+    assert subscriber.name == "李娜"

@@ -21,6 +21,7 @@ from policies.conversation import texts as t
 from policies.conversation.core import TEXT_LIMIT
 from policies.ports import Store
 from policies.replies import Reply
+from policies.validators import clean_input
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ class WebChat:
     async def send_text(self, actor: Actor, text: str) -> list[dict[str, Any]]:
         """A typed message (or a menu button's label)."""
         async with self._lock(actor.external_id):
-            shown = text if len(text) <= TEXT_LIMIT else text[:200] + "……"
+            cleaned = clean_input(
+                text[: TEXT_LIMIT + 1]
+            )  # what is stored must be storable (no NUL, no surrogate)
+            shown = cleaned if len(text) <= TEXT_LIMIT else cleaned[:200] + "……"
             replies = await self._handle(actor, Event.message(text))
             return await self._store(actor, [m.user_payload(shown), *await self._payloads(actor, replies)])
 

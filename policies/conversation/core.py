@@ -232,8 +232,9 @@ class Conversation:
         """Subscribe (where the channel can push), greet, show the menu, offer a paused draft back."""
         if actor.inbox is not None and actor.private:
             chat = actor.chat_id if actor.chat_id is not None else actor.user_id
-            await self.repo.upsert_subscriber(actor.user_id, chat, actor.name, actor.inbox)
-        first = actor.name.split()[0] if actor.name.strip() else ""
+            await self.repo.upsert_subscriber(actor.user_id, chat, clean(actor.name)[:200], actor.inbox)
+        name = clean(actor.name)
+        first = name.split()[0] if name else ""
         replies = [Reply(t.GREETING.format(name=f"，{first}" if first else "")), t.MENU]
         replies.extend(await self.flow.offer_resume(actor.user_id))
         return replies

@@ -338,3 +338,19 @@ async def test_ids_too_large_for_the_database_are_a_clean_400(
     resp = await user.post({"button": "f:fill", "message_id": 10**30})
     assert resp.status == 400
     assert "我是结对共建助手" in user.all_text()  # the session is intact
+
+
+async def test_control_characters_and_lone_surrogates_in_a_turn_lose_nothing(
+    server: TestServer, aiohttp_client: Any
+) -> None:
+    user = await open_user(aiohttp_client, server)
+    for text in ("\x00补贴\x00多少？", "\u200b\u202e帮助", "\ud800"):
+        resp = await user.client.post(
+            "/api/messages",
+            data=json.dumps({"text": text}),  # lone surrogates as JSON escapes, as a broken client sends them
+            headers={"X-CSRF-Token": user.csrf, "Content-Type": "application/json"},
+        )
+        assert resp.status in (200, 400), await resp.text()
+    history = await user.open()
+    assert history and all("\x00" not in m["text"] for m in history)
+    assert any(m["text"].startswith("使用说明") for m in await user.send("帮助"))
