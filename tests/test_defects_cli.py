@@ -42,6 +42,9 @@ def clean_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("TELEGRAM_", "DATABASE_", "TRIAL_", "ADMIN_", "WEBHOOK_", "BOT_TODAY", "WEB_"))
     }
+    env["WEB_PORT"] = (
+        "0"  # `run` would also serve the web chat on 8080: not here, where tests run side by side
+    )
     env.update(extra)
     return env
 

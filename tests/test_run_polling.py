@@ -34,7 +34,12 @@ async def test_polling_bot_answers_and_sends_the_weeks_reminder_once(tmp_path: P
         def texts() -> list[str]:
             return [m.text or "" for m in fake.messages(USER)]
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADMIN_", "DATABASE_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "ADMIN_", "DATABASE_", "WEB_"))
+        }
+        env["WEB_PORT"] = "0"  # Telegram alone: the web chat's default port may be taken on a shared machine
         env.update(
             TELEGRAM_BOT_TOKEN="123456:TEST-token",
             TELEGRAM_BASE_URL=server.base_url,
