@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 # Calibrated on /work/shared/faq_dev.yaml, the held-out questions in tests and the blind sets
 # (tests/policies/blind_questions*.yaml; set 3 is never used for tuning), see bench/faq.py.
 THRESHOLD = 46.0
+# From here up to THRESHOLD the best entry is suggested ("您是不是想问：「…」") with its answer and
+# the runners-up as buttons; below it the bot declines.
+SUGGEST_THRESHOLD = 32.0
+RUNNERS_UP = 2
 ALTERNATIVES = 3
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
@@ -115,18 +119,46 @@ def named_offices(text: str) -> list[str]:
 
 # What a question asks for, and what an answer must contain to give it. A question asking for an
 # amount is not answered by an entry that states none (鲁科贷最多贷多少钱 vs 鲁科贷's description),
-# nor a question about an address or opening hours by an entry that gives neither.
-_ASKS_AMOUNT = re.compile(r"多少钱|多少万|多少元|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少")
-_HAS_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?万")
-_ASKS_PLACE_OR_HOURS = re.compile(r"地址|在哪办公|办公地点|几点上班|几点下班|上班时间|办公时间|工作时间")
-_HAS_PLACE_OR_HOURS = re.compile(r"地址|网址|https?:|路\d|号楼|室|办公时间|工作时间|\d+[:：]\d+")
+# nor a question about a phone, a ratio, an address, an e-mail or opening hours by an entry that
+# gives none: the nearest passage would look like an answer and is not one.
+_FACT_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        "amount",
+        re.compile(
+            r"多少钱|多少万|多少元|多少亿|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少|规模"
+            r"|(?:补|奖|给|贷|拿|领|奖补|资助|补贴|支持)多少"
+        ),
+        re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?\s*(?:万|亿)"),
+    ),
+    (
+        "ratio",
+        re.compile(r"比例|几成|百分之|百分比|费率|利率"),
+        re.compile(r"\d+(?:\.\d+)?\s*%|[一二三四五六七八九]成"),
+    ),
+    ("phone", re.compile(r"电话|手机号|热线|联系方式|客服"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|\d{8}")),
+    ("email", re.compile(r"邮箱|邮件|email|e-mail"), re.compile(r"@")),
+    (
+        "place",
+        re.compile(r"地址|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌"),
+        re.compile(r"地址|网址|https?:|路\d|\d+号|号楼|\d+室|会议室|办公地点"),
+    ),
+    (
+        "hours",
+        re.compile(r"几点上班|几点下班|上班时间|办公时间|工作时间"),
+        re.compile(r"\d+[:：]\d+|办公时间|工作时间"),
+    ),
+)
+
+
+def missing_fact_kinds(question: str, answer: str) -> list[str]:
+    """The kinds of fact (amount, ratio, phone, email, place, hours) `question` asks for and
+    `answer` does not state."""
+    return [kind for kind, asks, has in _FACT_KINDS if asks.search(question) and not has.search(answer)]
 
 
 def asks_what_entry_lacks(question: str, answer: str) -> bool:
-    """True when the question wants an amount, address or hours that the answer does not state."""
-    if _ASKS_AMOUNT.search(question) and not _HAS_AMOUNT.search(answer):
-        return True
-    return bool(_ASKS_PLACE_OR_HOURS.search(question) and not _HAS_PLACE_OR_HOURS.search(answer))
+    """True when the question wants a kind of fact that the answer does not state."""
+    return bool(missing_fact_kinds(question, answer))
 
 
 @dataclass(frozen=True)
@@ -140,6 +172,10 @@ class Answer:
     source: str  # the citation line ('来源：…'), empty when declined
     score: float  # 0..100
     alternatives: tuple[FaqEntry, ...] = ()
+    # "confident": the answer; "suggest": "您是不是想问" + the best answer + runners-up
+    # (`alternatives`); "decline": no answer, the closest topics and the secretariat's phone.
+    band: str = "confident"
+    scores: tuple[float, ...] = ()  # the scores of `entry` (when suggested) and `alternatives`
 
 
 @dataclass(frozen=True)
@@ -171,9 +207,12 @@ class _Phrasing:
 class Matcher:
     """Scores questions against a PolicyBase's FAQ; build once per base (~20 ms for 100 entries)."""
 
-    def __init__(self, base: PolicyBase, threshold: float = THRESHOLD) -> None:
+    def __init__(
+        self, base: PolicyBase, threshold: float = THRESHOLD, suggest_threshold: float = SUGGEST_THRESHOLD
+    ) -> None:
         self.base = base
         self.threshold = threshold
+        self.suggest_threshold = suggest_threshold
         self.entries: tuple[FaqEntry, ...] = base.faqs
         self._by_id = {entry.id: entry for entry in self.entries}
         self._keywords = [
@@ -317,27 +356,66 @@ class Matcher:
                 found.append(entry)
         return tuple(found)
 
+    def alternatives_of(self, answer: Answer) -> list[tuple[FaqEntry, float]]:
+        """The entries `answer` offers besides its own, with their scores (for `bot.py ask --json`):
+        the runners-up of a confident answer or a suggestion, the closest topics of a decline."""
+        if answer.scores:
+            return list(zip(answer.alternatives, answer.scores[1:], strict=False))
+        ranked = {entry.id: score for entry, score in self.rank(answer.question, ALTERNATIVES + 1)}
+        own = answer.entry.id if answer.entry else None
+        return [(e, ranked.get(e.id, 0.0)) for e in answer.alternatives if e.id != own]
+
     def by_id(self, faq_id: str) -> FaqEntry | None:
         return self._by_id.get(faq_id)
 
     # --- answers -------------------------------------------------------------------------------
 
     def answer(self, question: str, today: dt.date) -> Answer:
-        """The answer to `question` on `today`, or an honest decline below the threshold."""
+        """The answer to `question` on `today` in one of three bands (see `Answer.band`)."""
         ranked = self.scores(question)
-        confident = ranked and ranked[0][0] >= self.threshold
-        if confident and self._answers_what_is_asked(question, ranked[0][1]):
+        band = self.band(question, ranked)
+        if band == "confident":
             score, best = ranked[0]
-            entry = self.entries[best]
             others = tuple(self.entries[i] for _, i in ranked[1 : 1 + ALTERNATIVES])
-            return self._answer_for(question, entry, today, score, others)
+            return self._answer_for(question, self.entries[best], today, score, others)
+        if band == "suggest":
+            return self._suggestion(question, ranked, today)
         alternatives = self._padded(ranked, ALTERNATIVES)
         score = ranked[0][0] if ranked else 0.0
-        return Answer(question, False, None, self._decline_text(alternatives), "", score, alternatives)
+        return Answer(
+            question, False, None, self._decline_text(alternatives), "", score, alternatives, "decline"
+        )
+
+    def band(self, question: str, ranked: list[tuple[float, int]]) -> str:
+        """ "confident", "suggest" or "decline" for a question and its ranked entries."""
+        if not ranked or ranked[0][0] < self.suggest_threshold:
+            return "decline"
+        if not self._answers_what_is_asked(question, ranked[0][1]):
+            return "decline"
+        return "confident" if ranked[0][0] >= self.threshold else "suggest"
+
+    def _suggestion(self, question: str, ranked: list[tuple[float, int]], today: dt.date) -> Answer:
+        score, best = ranked[0]
+        entry = self.entries[best]
+        runners = [(s, i) for s, i in ranked[1 : 1 + RUNNERS_UP] if s >= MIN_ALTERNATIVE_SCORE]
+        citation = self.base.citation(entry.source, entry.clause)
+        body = self.render(entry, today, question)
+        text = f"您是不是想问：「{entry.topic}」\n{body}\n{citation}"
+        return Answer(
+            question,
+            False,
+            entry,
+            text,
+            citation,
+            score,
+            tuple(self.entries[i] for _, i in runners),
+            "suggest",
+            (score, *(s for s, _ in runners)),
+        )
 
     def _answers_what_is_asked(self, question: str, index: int) -> bool:
         """Guards on top of the score: the best entry must mention every office the question names
-        and state the kind of fact (amount, address, hours) the question asks for."""
+        and state the kind of fact (amount, ratio, phone, address...) the question asks for."""
         asked = clean(question)
         if not all(office in self._texts[index] for office in named_offices(asked)):
             return False
