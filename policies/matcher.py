@@ -10,8 +10,11 @@ construction. A question is scored against every entry by two signals:
 * missing: the share of the question's words that the entry (phrasings, answer, citation) never
   uses, which pulls down an entry that only shares a generic tail with the question.
 
-Below `THRESHOLD` the bot does not guess: it says it has no exact answer, offers the closest
-topics and the secretariat's phone. Deadline and cycle-week entries are answered with dates
+Everyday words are first rewritten to the documents' terms (`official_terms`). From `THRESHOLD` up
+the answer is given; from `SUGGEST_THRESHOLD` up it is suggested ("您是不是想问：「…」", the answer and
+two runners-up); below, or when the question asks for a kind of fact the best entry does not state,
+the bot does not guess: it says it has no exact answer, offers the closest topics and the
+secretariat's phone. Deadline and cycle-week entries are answered with dates
 computed for `today` by `policies.cycle`.
 """
 
