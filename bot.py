@@ -311,6 +311,11 @@ def _ask(args: argparse.Namespace, store: Any, settings: Settings) -> int:
                 "answer": answer.text,
                 "source": answer.source,
                 "score": round(answer.score, 1),
+                "band": answer.band,
+                "alternatives": [
+                    {"id": entry.id, "topic": entry.topic, "score": round(score, 1)}
+                    for entry, score in store.matcher.alternatives_of(answer)
+                ],
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
         else:

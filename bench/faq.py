@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import os
 import random
 import statistics
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
+from rapidfuzz import fuzz, process  # noqa: E402
 
 from policies.loader import DEFAULT_DATA_DIR, load_policy_base  # noqa: E402
 from policies.matcher import Matcher  # noqa: E402
@@ -35,10 +38,17 @@ from policies.models import FaqEntry, PolicyBase  # noqa: E402
 DEV_SET = ROOT.parent / "shared" / "faq_dev.yaml"
 # Written from the seed documents only; even positions tune, odd positions validate (never read).
 BLIND_SET = ROOT / "tests" / "policies" / "blind_questions.yaml"
+# Written after the matcher of sets 1 and 2 had been tuned on them (set 2 is no longer unseen).
+BLIND_SET_2 = ROOT / "tests" / "policies" / "blind_questions_2.yaml"
+# Issue 10's set: split by hash (`split_of`); only the tune half is ever looked at question by question.
+BLIND_SET_3 = ROOT / "tests" / "policies" / "blind_questions_3.yaml"
+# WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
+BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
 GOAL_P99_MS = 5.0
 GOAL_STARTUP_S = 2.0
-BENCH_ENTRIES = 500
+BENCH_SIZES = (500, 10_000)
+GOAL_P99_MS_BY_SIZE = {500: 5.0, 10_000: 10.0}
 
 
 @dataclass(frozen=True)
@@ -74,20 +84,115 @@ def passes(matcher: Matcher, case: Case, today: dt.date) -> bool:
     return answer.matched and all(any(squash(s) in text for s in group) for group in case.must)
 
 
-def evaluate(matcher: Matcher, cases: list[Case], today: dt.date) -> tuple[float, float, list[Case]]:
-    """(answered fraction, declined fraction, failing cases)."""
-    failures = [case for case in cases if not passes(matcher, case, today)]
-    answerable = [c for c in cases if not c.abstain]
-    abstain = [c for c in cases if c.abstain]
-    answered = 1 - sum(not c.abstain for c in failures) / max(len(answerable), 1)
-    declined = 1 - sum(c.abstain for c in failures) / max(len(abstain), 1)
-    return answered, declined, failures
+@dataclass(frozen=True)
+class Outcome:
+    """What one answerer did with one question: its band and the text shown."""
+
+    band: str  # "confident" | "suggest" | "decline"
+    text: str
+
+
+Answerer = Callable[[str, dt.date], Outcome]
+
+
+def shipped(matcher: Matcher) -> Answerer:
+    """The shipped matcher as an answerer."""
+
+    def ask(question: str, today: dt.date) -> Outcome:
+        a = matcher.answer(question, today)
+        band = getattr(a, "band", "confident" if a.matched else "decline")
+        return Outcome(band, a.text)
+
+    return ask
+
+
+def plain_rapidfuzz(matcher: Matcher, cutoff: float = BASELINE_CUTOFF) -> Answerer:
+    """The baseline a newcomer would write: rapidfuzz `extractOne` (WRatio) over every phrasing."""
+    choices: list[str] = []
+    owners: list[FaqEntry] = []
+    for entry in matcher.entries:
+        for text in (*entry.questions, entry.topic):
+            choices.append(text)
+            owners.append(entry)
+
+    def ask(question: str, today: dt.date) -> Outcome:
+        found = process.extractOne(question, choices, scorer=fuzz.WRatio, score_cutoff=cutoff)
+        if found is None:
+            return Outcome("decline", "")
+        entry = owners[found[2]]
+        return Outcome("confident", matcher.render(entry, today, question))
+
+    return ask
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Shares of one question set. right/declined/suggested are of the answerable questions;
+    error (a wrong answer given as confident, or an out-of-scope one answered) of all questions;
+    oos_declined of the out-of-scope ones (suggest counts as not declined)."""
+
+    right: float
+    suggested_right: float
+    declined: float
+    error: float
+    oos_declined: float
+    n_answerable: int
+    n_oos: int
+    failures: tuple[Case, ...]
+
+
+def correct(case: Case, text: str) -> bool:
+    squashed = squash(text)
+    return all(any(squash(s) in squashed for s in group) for group in case.must)
+
+
+def evaluate(ask: Answerer, cases: list[Case], today: dt.date) -> Rates:
+    right = suggested = declined = errors = oos_declined = 0
+    failures: list[Case] = []
+    for case in cases:
+        out = ask(case.question, today)
+        if case.abstain:
+            if out.band == "decline":
+                oos_declined += 1
+            else:
+                failures.append(case)
+                errors += out.band == "confident"
+            continue
+        ok = out.band != "decline" and correct(case, out.text)
+        if out.band == "confident":
+            right += ok
+            errors += not ok
+        elif out.band == "suggest":
+            suggested += ok
+        else:
+            declined += 1
+        if not (ok and out.band == "confident"):
+            failures.append(case)
+    n_ans = sum(not c.abstain for c in cases)
+    n_oos = len(cases) - n_ans
+    return Rates(
+        right / max(n_ans, 1),
+        suggested / max(n_ans, 1),
+        declined / max(n_ans, 1),
+        errors / max(len(cases), 1),
+        oos_declined / max(n_oos, 1),
+        n_ans,
+        n_oos,
+        tuple(failures),
+    )
+
+
+def format_rates(r: Rates) -> str:
+    return (
+        f"right {r.right:6.1%}  suggest-right {r.suggested_right:5.1%}  declined {r.declined:5.1%}  "
+        f"conf-error {r.error:5.1%}  oos-declined {r.oos_declined:6.1%}  (n={r.n_answerable}+{r.n_oos})"
+    )
 
 
 _FILL = "企业高校平台项目清单科技创新成果转化合作申报补贴资金人才服务园区产业"
 
 
-def enlarged(base: PolicyBase, size: int = BENCH_ENTRIES, seed: int = 7) -> PolicyBase:
+def enlarged(base: PolicyBase, size: int = BENCH_SIZES[0], seed: int = 7) -> PolicyBase:
     """`base` grown to `size` FAQ entries by perturbed copies (shuffled words, swapped characters)."""
     rng = random.Random(seed)
     faqs: list[FaqEntry] = list(base.faqs)
@@ -176,10 +281,29 @@ def held_out_cases() -> tuple[list[Case], dt.date]:
     return [Case(q, tuple(tuple(g) for g in must), not must) for q, must in HELD_OUT], TODAY
 
 
-def blind_halves(path: Path = BLIND_SET) -> tuple[list[Case], list[Case]]:
-    """(tuning half, validation half) of the blind set: entries at even and at odd positions."""
-    cases = load_cases(path) if path.exists() else []
-    return cases[0::2], cases[1::2]
+def split_of(question: str) -> str:
+    """The fixed tune / validation split of blind set 3: the last hex digit of sha1(question)."""
+    digit = int(hashlib.sha1(question.encode("utf-8")).hexdigest()[-1], 16)
+    return "tune" if digit % 2 == 0 else "validation"
+
+
+def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool]]:
+    """(name, cases, today or None for the run's date, may its failures be listed)."""
+    held_out, held_out_today = held_out_cases()
+    sets: list[tuple[str, list[Case], dt.date | None, bool]] = [
+        ("dev", load_cases(dev) if dev.exists() else [], None, True),
+        ("held-out", held_out, held_out_today, True),
+    ]
+    for n, path in ((1, BLIND_SET), (2, BLIND_SET_2)):
+        cases = load_cases(path) if path.exists() else []
+        sets.append((f"blind{n} even", cases[0::2], held_out_today, True))
+        sets.append((f"blind{n} odd", cases[1::2], held_out_today, True))
+    cases = load_cases(BLIND_SET_3) if BLIND_SET_3.exists() else []
+    tune = [c for c in cases if split_of(c.question) == "tune"]
+    validation = [c for c in cases if split_of(c.question) == "validation"]
+    sets.append(("blind3 tune", tune, held_out_today, True))
+    sets.append(("blind3 VALIDATION", validation, held_out_today, False))
+    return sets
 
 
 def report(args: Any) -> bool:
@@ -188,48 +312,42 @@ def report(args: Any) -> bool:
     matcher = Matcher(base)
     ok = True
     print(f"policy base: {len(base.faqs)} FAQ entries, {len(base.documents)} documents; today={today}")
-    print(f"threshold: {matcher.threshold}")
-    held_out, held_out_today = held_out_cases()
-    tuning, validation = blind_halves()
-    for name, cases, day in (
-        ("dev set", load_cases(args.dev) if args.dev.exists() else [], today),
-        (f"held-out (today={held_out_today})", held_out, held_out_today),
-        (f"blind tuning half (today={held_out_today})", tuning, held_out_today),
-        (f"blind validation half (today={held_out_today})", validation, held_out_today),
-    ):
+    print(f"threshold: {matcher.threshold}; baseline: rapidfuzz extractOne WRatio >= {BASELINE_CUTOFF}")
+    answerers = (("shipped", shipped(matcher)), ("rapidfuzz", plain_rapidfuzz(matcher)))
+    for name, cases, day, listable in question_sets(args.dev):
         if not cases:
             print(f"{name}: not available")
             continue
-        answered, declined, failures = evaluate(matcher, cases, day)
-        n_ans = sum(not c.abstain for c in cases)
-        n_abs = len(cases) - n_ans
-        figures = f"{name}: answered {answered:.1%} of {n_ans}, declined {declined:.1%} of {n_abs}"
-        if name.startswith("blind"):
-            print(f"{figures} (tracked; floors in tests/policies/test_faq_dev.py)")
-        else:
-            goal = answered >= GOAL_ANSWERED and declined == 1.0
-            ok = ok and (goal or name != "dev set")
-            print(f"{figures} (goal >= {GOAL_ANSWERED:.0%} answered, 100% declined) -> {_verdict(goal)}")
-        if args.failures and "validation" not in name:  # the validation half is never read
-            for case in failures:
-                a = matcher.answer(case.question, day)
-                top = a.entry.id if a.entry else (a.alternatives[0].id if a.alternatives else "-")
-                print(f"   FAIL {case.question!r} matched={a.matched} score={a.score:.1f} top={top}")
+        for label, ask in answerers:
+            rates = evaluate(ask, cases, day or today)
+            print(f"{name:18} {label:9} {format_rates(rates)}")
+            if name == "dev" and label == "shipped":
+                goal = rates.right >= GOAL_ANSWERED and rates.oos_declined == 1.0
+                ok = ok and goal
+            if args.failures and listable and label == "shipped":  # validation is never listed
+                for case in rates.failures:
+                    a = matcher.answer(case.question, day or today)
+                    top = a.entry.id if a.entry else (a.alternatives[0].id if a.alternatives else "-")
+                    band = getattr(a, "band", "confident" if a.matched else "decline")
+                    print(f"   FAIL {case.question!r} band={band} score={a.score:.1f} top={top}")
     questions = [c.question for c in load_cases(args.dev)] if args.dev.exists() else []
-    questions += [c.question for c in held_out] or [e.questions[0] for e in base.faqs]
-    big = enlarged(base)
-    started = time.perf_counter()
-    big_matcher = Matcher(big)
-    build_ms = (time.perf_counter() - started) * 1000
-    (p50, p99), (cpu50, cpu99) = latency(big_matcher, questions, today)
-    lat_ok = cpu99 < GOAL_P99_MS
-    ok = ok and lat_ok
-    print(
-        f"latency over {len(big.faqs)} entries ({len(questions)} questions x 20): "
-        f"CPU p50 {cpu50:.2f} ms, p99 {cpu99:.2f} ms (goal < {GOAL_P99_MS} ms) -> {_verdict(lat_ok)}; "
-        f"wall p50 {p50:.2f} ms, p99 {p99:.2f} ms (load average {os.getloadavg()[0]:.1f}); "
-        f"matcher build {build_ms:.0f} ms"
-    )
+    questions += [c.question for c in held_out_cases()[0]] or [e.questions[0] for e in base.faqs]
+    for size in BENCH_SIZES:
+        big = enlarged(base, size)
+        started = time.perf_counter()
+        big_matcher = Matcher(big)
+        build_ms = (time.perf_counter() - started) * 1000
+        rounds = 20 if size <= 1000 else 5
+        (p50, p99), (cpu50, cpu99) = latency(big_matcher, questions, today, rounds)
+        goal_ms = GOAL_P99_MS_BY_SIZE[size]
+        lat_ok = cpu99 < goal_ms
+        ok = ok and lat_ok
+        print(
+            f"latency over {len(big.faqs)} entries ({len(questions)} questions x {rounds}): "
+            f"CPU p50 {cpu50:.2f} ms, p99 {cpu99:.2f} ms (goal < {goal_ms} ms) -> {_verdict(lat_ok)}; "
+            f"wall p50 {p50:.2f} ms, p99 {p99:.2f} ms (load average {os.getloadavg()[0]:.1f}); "
+            f"matcher build {build_ms:.0f} ms"
+        )
     inner, wall = startup(args.data)
     up_ok = wall < GOAL_STARTUP_S
     ok = ok and up_ok

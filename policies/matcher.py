@@ -10,8 +10,11 @@ construction. A question is scored against every entry by two signals:
 * missing: the share of the question's words that the entry (phrasings, answer, citation) never
   uses, which pulls down an entry that only shares a generic tail with the question.
 
-Below `THRESHOLD` the bot does not guess: it says it has no exact answer, offers the closest
-topics and the secretariat's phone. Deadline and cycle-week entries are answered with dates
+Everyday words are first rewritten to the documents' terms (`official_terms`). From `THRESHOLD` up
+the answer is given; from `SUGGEST_THRESHOLD` up it is suggested ("您是不是想问：「…」", the answer and
+two runners-up); below, or when the question asks for a kind of fact the best entry does not state,
+the bot does not guess: it says it has no exact answer, offers the closest topics and the
+secretariat's phone. Deadline and cycle-week entries are answered with dates
 computed for `today` by `policies.cycle`.
 """
 
@@ -35,6 +38,10 @@ logger = logging.getLogger(__name__)
 # Calibrated on /work/shared/faq_dev.yaml, the held-out questions in tests and the blind sets
 # (tests/policies/blind_questions*.yaml; set 3 is never used for tuning), see bench/faq.py.
 THRESHOLD = 46.0
+# From here up to THRESHOLD the best entry is suggested ("您是不是想问：「…」") with its answer and
+# the runners-up as buttons; below it the bot declines.
+SUGGEST_THRESHOLD = 32.0
+RUNNERS_UP = 2
 ALTERNATIVES = 3
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
@@ -70,6 +77,11 @@ KEYWORD_BONUS = 10.0
 # Single characters are mostly typos ("结队") and are not counted.
 MISSING_PENALTY = 25.0
 SHORTLIST = 20
+# Over more phrasings than this, the typo scan covers only the phrasings of the PREFILTER entries
+# that share the most token weight with the question (p99 < 10 ms at 10,000 entries).
+PREFILTER_ABOVE = 2000
+PREFILTER = 200
+COMMON_POSTINGS = 500
 # Floor of a question's total token weight, in units of an unknown token's weight.
 MIN_QUESTION_WEIGHT = 1.5
 # Bonus (score points) for an entry of the kind the question's wording asks for.
@@ -101,6 +113,41 @@ _OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银�
 _NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的")
 
 
+# Everyday words for what the documents say in official terms, and common homophone typos: the
+# question is rewritten to the documents' words before it is scored (the entries are not).
+_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), official)
+    for pattern, official in (
+        (r"大学(?!城|生|科技园)|学校|高等院校", "高校"),
+        (r"工厂|我们厂|厂里|单位里", "企业"),
+        (r"高企", "高新技术企业"),
+        (r"联和体|连合体", "联合体"),
+        (r"帖息|补利息|利息能补", "贴息"),
+        (r"青单|清淡", "清单"),
+        (r"连动", "联动"),
+        (r"散伙|解散掉", "解散"),
+        (r"麻烦事|难题|困难|卡住", "痛点难点"),
+        (r"一块儿?建|一起建|合建", "共建"),
+        (r"合成一[张个份]|汇总成一[张个份]|并成一[张个份]", "合并"),
+        (r"(?:一张|张|份)表格?", "清单"),
+        (r"几号文|发文字号", "文号"),
+        (r"网站|网页|链接", "网址"),
+        (r"目的", "目标"),
+        (r"名字", "名称"),
+        (r"失败了?", "试错"),
+        (r"片区", "区域"),
+        (r"(?<![提报成外递移社])交(?![流易通换])", "提交"),
+    )
+)
+
+
+def official_terms(norm: str) -> str:
+    """`norm` with everyday words replaced by the documents' terms ('跟学校一起建' -> '跟高校共建')."""
+    for pattern, official in _SYNONYMS:
+        norm = pattern.sub(official, norm)
+    return norm
+
+
 def named_offices(text: str) -> list[str]:
     """Offices a cleaned question names, e.g. ['社局'] for '人社局电话' (two characters before 局/厅
     tell offices apart and survive prefixes such as 市/区/省); '哪个厅负责' names none."""
@@ -115,18 +162,46 @@ def named_offices(text: str) -> list[str]:
 
 # What a question asks for, and what an answer must contain to give it. A question asking for an
 # amount is not answered by an entry that states none (鲁科贷最多贷多少钱 vs 鲁科贷's description),
-# nor a question about an address or opening hours by an entry that gives neither.
-_ASKS_AMOUNT = re.compile(r"多少钱|多少万|多少元|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少")
-_HAS_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?万")
-_ASKS_PLACE_OR_HOURS = re.compile(r"地址|在哪办公|办公地点|几点上班|几点下班|上班时间|办公时间|工作时间")
-_HAS_PLACE_OR_HOURS = re.compile(r"地址|网址|https?:|路\d|号楼|室|办公时间|工作时间|\d+[:：]\d+")
+# nor a question about a phone, a ratio, an address, an e-mail or opening hours by an entry that
+# gives none: the nearest passage would look like an answer and is not one.
+_FACT_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        "amount",
+        re.compile(
+            r"多少钱|多少万|多少元|多少亿|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少|规模"
+            r"|(?:补|奖|给|贷|拿|领|奖补|奖励|补助|资助|补贴|支持)多少|多少(?:补贴|奖励|资金|经费|补助)"
+        ),
+        re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?\s*(?:万|亿)"),
+    ),
+    (
+        "ratio",
+        re.compile(r"比例|几成|百分之|百分比|费率|利率"),
+        re.compile(r"\d+(?:\.\d+)?\s*%|[一二三四五六七八九]成"),
+    ),
+    ("phone", re.compile(r"电话|手机号|热线|联系方式|客服"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|\d{8}")),
+    ("email", re.compile(r"邮箱|邮件|email|e-mail"), re.compile(r"@")),
+    (
+        "place",
+        re.compile(r"地址|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌"),
+        re.compile(r"地址|网址|https?:|路\d|\d+号|号楼|\d+室|会议室|办公地点"),
+    ),
+    (
+        "hours",
+        re.compile(r"几点上班|几点下班|上班时间|办公时间|工作时间"),
+        re.compile(r"\d+[:：]\d+|办公时间|工作时间"),
+    ),
+)
+
+
+def missing_fact_kinds(question: str, answer: str) -> list[str]:
+    """The kinds of fact (amount, ratio, phone, email, place, hours) `question` asks for and
+    `answer` does not state."""
+    return [kind for kind, asks, has in _FACT_KINDS if asks.search(question) and not has.search(answer)]
 
 
 def asks_what_entry_lacks(question: str, answer: str) -> bool:
-    """True when the question wants an amount, address or hours that the answer does not state."""
-    if _ASKS_AMOUNT.search(question) and not _HAS_AMOUNT.search(answer):
-        return True
-    return bool(_ASKS_PLACE_OR_HOURS.search(question) and not _HAS_PLACE_OR_HOURS.search(answer))
+    """True when the question wants a kind of fact that the answer does not state."""
+    return bool(missing_fact_kinds(question, answer))
 
 
 @dataclass(frozen=True)
@@ -140,6 +215,10 @@ class Answer:
     source: str  # the citation line ('来源：…'), empty when declined
     score: float  # 0..100
     alternatives: tuple[FaqEntry, ...] = ()
+    # "confident": the answer; "suggest": "您是不是想问" + the best answer + runners-up
+    # (`alternatives`); "decline": no answer, the closest topics and the secretariat's phone.
+    band: str = "confident"
+    scores: tuple[float, ...] = ()  # the scores of `entry` (when suggested) and `alternatives`
 
 
 @dataclass(frozen=True)
@@ -171,11 +250,17 @@ class _Phrasing:
 class Matcher:
     """Scores questions against a PolicyBase's FAQ; build once per base (~20 ms for 100 entries)."""
 
-    def __init__(self, base: PolicyBase, threshold: float = THRESHOLD) -> None:
+    def __init__(
+        self, base: PolicyBase, threshold: float = THRESHOLD, suggest_threshold: float = SUGGEST_THRESHOLD
+    ) -> None:
         self.base = base
         self.threshold = threshold
+        self.suggest_threshold = suggest_threshold
         self.entries: tuple[FaqEntry, ...] = base.faqs
         self._by_id = {entry.id: entry for entry in self.entries}
+        # The topics a decline pads its buttons with: deadline and cycle entries first.
+        order = {"deadline": 0, "cycle_week": 1}
+        self._everyday = sorted(self.entries, key=lambda e: order.get(e.kind, 2))[: ALTERNATIVES * 2]
         self._keywords = [
             tuple(k for k in map(normalize, entry.keywords) if len(k) >= 2) for entry in self.entries
         ]
@@ -215,14 +300,19 @@ class Matcher:
             for token in phrased:
                 if token not in GENERIC_TOKENS:
                     self._postings[token].append(i)
+        # A token in more entries than this is skipped when shortlisting (its list is long and its
+        # weight low); it still counts when the shortlisted entries are scored.
+        self._common_postings = max(COMMON_POSTINGS, n // 8)
         self._phrasings: list[_Phrasing] = []
         for i, norm in raw:
             toks = frozenset(terms(norm))
             self._phrasings.append(_Phrasing(i, norm, sum(self._idf[t] for t in toks) or 1.0, toks))
         self._choices = [p.text for p in self._phrasings]
         self._phrasings_of: dict[int, list[_Phrasing]] = defaultdict(list)
-        for p in self._phrasings:
+        self._phrasing_indices: dict[int, list[int]] = defaultdict(list)
+        for k, p in enumerate(self._phrasings):
             self._phrasings_of[p.entry].append(p)
+            self._phrasing_indices[p.entry].append(k)
 
     @staticmethod
     def _weigh(token: str, idf: float) -> float:
@@ -247,13 +337,24 @@ class Matcher:
         # Shortlist 1: entries sharing a specific token, ranked by the weight they share.
         shared: dict[int, float] = defaultdict(float)
         for token in qtokens:
-            for i in self._postings.get(token, ()):
+            postings = self._postings.get(token, ())
+            if len(postings) > self._common_postings:  # in most entries: it tells none apart
+                continue
+            for i in postings:
                 shared[i] += weights[token]
         shortlist = set(sorted(shared, key=shared.__getitem__, reverse=True)[:SHORTLIST])
-        # Shortlist 2: entries with a phrasing close as a string (typos), one C++ call over all.
+        # Shortlist 2: entries with a phrasing close as a string (typos). Over a large base only the
+        # phrasings of the entries sharing most weight are scanned (the inverted index prefilters);
+        # a small base is scanned whole, so a question whose every bigram is misspelt is still found.
+        if len(self._choices) > PREFILTER_ABOVE:
+            pool = sorted(shared, key=shared.__getitem__, reverse=True)[:PREFILTER]
+            indices = [k for i in pool for k in self._phrasing_indices[i]]
+            choices = [self._choices[k] for k in indices]
+        else:
+            indices, choices = list(range(len(self._choices))), self._choices
         ratio: dict[int, float] = defaultdict(float)
-        for _, value, index in process.extract(norm, self._choices, scorer=fuzz.ratio, limit=SHORTLIST):
-            i = self._phrasings[index].entry
+        for _, value, at in process.extract(norm, choices, scorer=fuzz.ratio, limit=SHORTLIST):
+            i = self._phrasings[indices[at]].entry
             ratio[i] = max(ratio[i], value)
             shortlist.add(i)
         out: dict[int, Features] = {}
@@ -275,7 +376,7 @@ class Matcher:
 
     def scores(self, question: str) -> list[tuple[float, int]]:
         """(score 0..100, entry index) for the shortlisted entries, best first."""
-        norm = normalize(question)
+        norm = official_terms(normalize(question))
         if not norm:
             return []
         bonus = self._intent_bonus(norm)
@@ -309,13 +410,21 @@ class Matcher:
         """The close topics of `ranked`, filled up to `limit` with everyday topics (deadline and
         cycle entries first), so a decline always offers some buttons."""
         found = [self.entries[i] for score, i in ranked[:limit] if score >= MIN_ALTERNATIVE_SCORE]
-        everyday = sorted(self.entries, key=lambda e: {"deadline": 0, "cycle_week": 1}.get(e.kind, 2))
-        for entry in everyday:
+        for entry in self._everyday:
             if len(found) >= limit:
                 break
             if entry not in found:
                 found.append(entry)
         return tuple(found)
+
+    def alternatives_of(self, answer: Answer) -> list[tuple[FaqEntry, float]]:
+        """The entries `answer` offers besides its own, with their scores (for `bot.py ask --json`):
+        the runners-up of a confident answer or a suggestion, the closest topics of a decline."""
+        if answer.scores:
+            return list(zip(answer.alternatives, answer.scores[1:], strict=False))
+        ranked = {entry.id: score for entry, score in self.rank(answer.question, ALTERNATIVES + 1)}
+        own = answer.entry.id if answer.entry else None
+        return [(e, ranked.get(e.id, 0.0)) for e in answer.alternatives if e.id != own]
 
     def by_id(self, faq_id: str) -> FaqEntry | None:
         return self._by_id.get(faq_id)
@@ -323,21 +432,51 @@ class Matcher:
     # --- answers -------------------------------------------------------------------------------
 
     def answer(self, question: str, today: dt.date) -> Answer:
-        """The answer to `question` on `today`, or an honest decline below the threshold."""
+        """The answer to `question` on `today` in one of three bands (see `Answer.band`)."""
         ranked = self.scores(question)
-        confident = ranked and ranked[0][0] >= self.threshold
-        if confident and self._answers_what_is_asked(question, ranked[0][1]):
+        band = self.band(question, ranked)
+        if band == "confident":
             score, best = ranked[0]
-            entry = self.entries[best]
             others = tuple(self.entries[i] for _, i in ranked[1 : 1 + ALTERNATIVES])
-            return self._answer_for(question, entry, today, score, others)
+            return self._answer_for(question, self.entries[best], today, score, others)
+        if band == "suggest":
+            return self._suggestion(question, ranked, today)
         alternatives = self._padded(ranked, ALTERNATIVES)
         score = ranked[0][0] if ranked else 0.0
-        return Answer(question, False, None, self._decline_text(alternatives), "", score, alternatives)
+        return Answer(
+            question, False, None, self._decline_text(alternatives), "", score, alternatives, "decline"
+        )
+
+    def band(self, question: str, ranked: list[tuple[float, int]]) -> str:
+        """ "confident", "suggest" or "decline" for a question and its ranked entries."""
+        if not ranked or ranked[0][0] < self.suggest_threshold:
+            return "decline"
+        if not self._answers_what_is_asked(question, ranked[0][1]):
+            return "decline"
+        return "confident" if ranked[0][0] >= self.threshold else "suggest"
+
+    def _suggestion(self, question: str, ranked: list[tuple[float, int]], today: dt.date) -> Answer:
+        score, best = ranked[0]
+        entry = self.entries[best]
+        runners = [(s, i) for s, i in ranked[1 : 1 + RUNNERS_UP] if s >= MIN_ALTERNATIVE_SCORE]
+        citation = self.base.citation(entry.source, entry.clause)
+        body = self.render(entry, today, question)
+        text = f"您是不是想问：「{entry.topic}」\n{body}\n{citation}"
+        return Answer(
+            question,
+            False,
+            entry,
+            text,
+            citation,
+            score,
+            tuple(self.entries[i] for _, i in runners),
+            "suggest",
+            (score, *(s for s, _ in runners)),
+        )
 
     def _answers_what_is_asked(self, question: str, index: int) -> bool:
         """Guards on top of the score: the best entry must mention every office the question names
-        and state the kind of fact (amount, address, hours) the question asks for."""
+        and state the kind of fact (amount, ratio, phone, address...) the question asks for."""
         asked = clean(question)
         if not all(office in self._texts[index] for office in named_offices(asked)):
             return False

@@ -40,10 +40,12 @@ Handler = Callable[[Actor, str], Awaitable[list[Reply]]]
 
 
 def answer_reply(answer: Answer) -> Reply:
-    """The matcher's answer, with the closest topics as buttons when it declined."""
-    if answer.matched:
+    """The matcher's answer: a confident one alone; a suggestion ("您是不是想问：「…」" and the best
+    answer) with the runners-up as buttons; a decline with the closest topics as buttons."""
+    if answer.band == "confident":
         return Reply(answer.text)
-    buttons = tuple((Button(entry.topic, f"q:{entry.id}"),) for entry in answer.alternatives[:3])
+    shown = answer.alternatives[:2] if answer.band == "suggest" else answer.alternatives[:3]
+    buttons = tuple((Button(entry.topic, f"q:{entry.id}"),) for entry in shown)
     return Reply(answer.text, buttons)
 
 
@@ -157,9 +159,7 @@ class Conversation:
 
     def _answer(self, actor: Actor, text: str) -> Reply:
         answer = self.policies.matcher.answer(text, self.today())
-        logger.info(
-            "Question from user %s matched=%s score=%.1f", actor.user_id, answer.matched, answer.score
-        )
+        logger.info("Question from user %s band=%s score=%.1f", actor.user_id, answer.band, answer.score)
         return answer_reply(answer)
 
     async def _attachment(self, actor: Actor) -> list[Reply]:

@@ -244,3 +244,21 @@ async def test_same_user_across_channels_shares_the_draft(repo: Store) -> None:
 
 def test_button_data_fits_telegram() -> None:
     assert len(Button("x", "a:exp:leaderboard:2026Q4:xlsx").data or "") <= 64
+
+
+async def test_a_middle_band_question_is_suggested_with_the_runners_up_as_buttons(repo: Store) -> None:
+    """Issue 10: “您是不是想问：「…」”, the best answer, and two other topics to tap instead."""
+    chat = CoreChat(make(repo), await actor(repo))
+    [reply] = await chat.send("跟学校合作能一起弄点啥")
+    assert reply.text.startswith("您是不是想问：「") and "中试验证" in reply.text
+    assert len(labels(reply)) == 2 and all(
+        b.data and b.data.startswith("q:") for r in reply.buttons for b in r
+    )
+    [other] = await chat.press(labels(reply)[0])
+    assert "来源：" in other.text and not other.text.startswith("您是不是想问")
+
+
+async def test_a_question_for_a_phone_the_documents_lack_is_declined(repo: Store) -> None:
+    chat = CoreChat(make(repo), await actor(repo))
+    [reply] = await chat.send("开放共享平台的客服电话多少")
+    assert reply.text.startswith("抱歉") and "13210876217" in reply.text and len(labels(reply)) == 3

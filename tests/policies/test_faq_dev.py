@@ -214,3 +214,27 @@ def test_blind_validation_half(matcher: Matcher) -> None:
     # Measured 85.5 % / 85 %; the questions are not printed, so nobody tunes on them by accident.
     assert answered >= 0.80, f"answered {answered:.1%}"
     assert declined >= 0.80, f"declined {declined:.1%}"
+
+
+def _blind3_rates(matcher: Matcher, split: str) -> tuple[float, float]:
+    """(answered-right share, out-of-scope declined share) of one half of blind set 3 (issue 10)."""
+    import hashlib
+
+    path = Path(__file__).resolve().parent / "blind_questions_3.yaml"
+    cases = [
+        c
+        for c in yaml.safe_load(path.read_text(encoding="utf-8"))
+        if (int(hashlib.sha1(c["q"].encode("utf-8")).hexdigest()[-1], 16) % 2 == 0) == (split == "tune")
+    ]
+    answerable = [c for c in cases if not c.get("abstain")]
+    abstain = [c for c in cases if c.get("abstain")]
+    right = sum(passes(matcher, c["q"], c["must"], False) for c in answerable) / len(answerable)
+    declined = sum(matcher.answer(c["q"], TODAY).band == "decline" for c in abstain) / len(abstain)
+    return right, declined
+
+
+def test_blind3_validation_half_in_aggregate(matcher: Matcher) -> None:
+    right, declined = _blind3_rates(matcher, "validation")
+    # Measured 88.0 % / 70.0 % (bench/faq.py); only aggregates, never the questions, are printed.
+    assert right >= 0.85, f"answered right {right:.1%}"
+    assert declined >= 0.65, f"out-of-scope declined {declined:.1%}"

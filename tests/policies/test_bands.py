@@ -1,0 +1,77 @@
+"""Issue 10: three confidence bands, fact-kind declines, and paraphrase / Traditional / typo cases.
+
+The questions here are new (in none of the measured sets), so they check behaviour, not tuning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from policies.loader import DEFAULT_DATA_DIR, load_policy_base
+from policies.matcher import Matcher, official_terms
+
+TODAY = dt.date(2026, 10, 5)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load_policy_base(DEFAULT_DATA_DIR))
+
+
+def test_confident_band_answers_alone(matcher: Matcher) -> None:
+    answer = matcher.answer("秘书处电话多少", TODAY)
+    assert answer.band == "confident" and answer.matched
+    assert "13210876217" in answer.text and not answer.text.startswith("您是不是想问")
+
+
+def test_suggest_band_shows_the_best_answer_and_two_runners_up(matcher: Matcher) -> None:
+    answer = matcher.answer("跟学校合作能一起弄点啥", TODAY)
+    assert answer.band == "suggest" and not answer.matched
+    assert answer.entry is not None
+    assert answer.text.startswith(f"您是不是想问：「{answer.entry.topic}」\n")
+    assert "中试验证" in answer.text and "来源：" in answer.text
+    assert len(answer.alternatives) == 2 and answer.entry not in answer.alternatives
+
+
+def test_decline_band_offers_topics_and_the_phone(matcher: Matcher) -> None:
+    answer = matcher.answer("明天青岛刮大风吗", TODAY)
+    assert answer.band == "decline" and answer.entry is None
+    assert "13210876217" in answer.text and len(answer.alternatives) == 3
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "开放共享平台的客服电话多少",  # a phone the platform entry does not state
+        "首台套保险补偿的比例是多少",  # a ratio the insurance entry does not state
+        "第五周路演在哪个会议室",  # a room the roadshow entry does not state
+        "秘书处的邮箱",  # an e-mail address the documents never give
+        "科技副总每个月有多少补贴",  # an amount the secondment entry does not state
+    ],
+)
+def test_a_question_for_a_fact_the_best_entry_lacks_is_declined(matcher: Matcher, question: str) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline", (question, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("萊西的高企有幾家", "216"),  # Traditional script + an everyday abbreviation
+        ("联和体最少要拉几个学校", "2家"),  # a typo + 学校 for 高校院所
+        ("跟大学一起建中试基地企业能先用吗", "优先使用权"),  # everyday words for the official terms
+        ("鲁科贷的帖息比例", "40%"),  # a homophone typo
+    ],
+)
+def test_paraphrases_typos_and_traditional_script_are_answered(
+    matcher: Matcher, question: str, fact: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band in ("confident", "suggest") and fact in answer.text, (question, answer.text)
+
+
+def test_everyday_words_become_the_documents_terms() -> None:
+    assert official_terms("跟学校一块建") == "跟高校共建"
+    assert "大学城" in official_terms("古镇口大学城")  # a proper name is left alone
