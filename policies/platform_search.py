@@ -19,8 +19,9 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from rapidfuzz import fuzz
 
@@ -45,6 +46,7 @@ MIN_COVERAGE = 0.45
 CUE_COVERAGE = 0.5
 # ... and without such wording, when the FAQ has no answer either.
 BARE_COVERAGE = 0.75
+TIE_BREAK = 30  # near-ties re-ordered by how the name reads against the query (the first page or so)
 SYNONYM_WEIGHT = 0.85  # a synonym's hit counts a little less than the word itself
 UNKNOWN_FUNCTION_WEIGHT = 0.2  # a bigram the catalogue never uses that holds a function character
 
@@ -116,6 +118,37 @@ class Hit:
     coverage: float
 
 
+class Results(Sequence[Hit]):
+    """Search results, best first; a `Hit` is made only for what is read (a page, the top one)."""
+
+    def __init__(self, index: PlatformIndex, ranked: list[tuple[float, int, float]]) -> None:
+        self._index = index
+        self._ranked = ranked
+
+    def __len__(self) -> int:
+        return len(self._ranked)
+
+    @overload
+    def __getitem__(self, item: int) -> Hit: ...
+    @overload
+    def __getitem__(self, item: slice) -> list[Hit]: ...
+    def __getitem__(self, item: int | slice) -> Hit | list[Hit]:
+        if isinstance(item, slice):
+            return [self._hit(r) for r in self._ranked[item]]
+        return self._hit(self._ranked[item])
+
+    def _hit(self, ranked: tuple[float, int, float]) -> Hit:
+        value, i, coverage = ranked
+        return Hit(self._index.platforms[i], -value, coverage)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class PlatformIndex:
     """The catalogue's inverted bigram index. `search(query)` -> hits, best first."""
 
@@ -131,7 +164,7 @@ class PlatformIndex:
                     if bucket.get(i, 0.0) < weight:
                         bucket[i] = weight
         n = max(len(self.platforms), 1)
-        self._postings = {g: tuple(b.items()) for g, b in postings.items()}
+        self._postings = dict(postings)
         self._idf = {g: math.log(1 + n / len(b)) for g, b in postings.items()}
         self._unknown_idf = math.log(1 + n)
         self.universities = sorted({p.university for p in self.platforms})
@@ -152,34 +185,56 @@ class PlatformIndex:
             return UNKNOWN_FUNCTION_WEIGHT
         return self._unknown_idf
 
-    def _variants(self, terms: str) -> list[str]:
-        """The terms as written, then with each synonym in place of its key."""
-        variants = [terms]
-        for match in _SYN_RE.finditer(terms):
-            for alt in SYNONYMS[match.group(0)]:
-                variants.append(terms[: match.start()] + alt + terms[match.end() :])
-        return variants[:8]
+    def _scores(self, terms: str, min_coverage: float) -> tuple[dict[int, tuple[float, float]], float]:
+        """{platform: (score, covered weight)} of the platforms that can reach `min_coverage`, and the
+        query's total weight.
 
-    def _score(self, terms: str, factor: float, best: dict[int, tuple[float, float]]) -> None:
-        grams = tokens(terms)
-        if not grams:
-            return
-        weights = {g: self._weight(g) for g in grams}
+        Candidates come from the rarest bigrams first, stopping once the bigrams left cannot reach the
+        coverage floor on their own (a common bigram such as 海洋 is then only checked, not scanned). A
+        synonym (防腐 ~ 腐蚀防护) credits the platforms using all of its bigrams with the weight of the
+        word it stands for, when they lack that word."""
+        weights = {g: self._weight(g) for g in tokens(terms)}
         total = sum(weights.values())
-        if total <= 0:
-            return
-        scores: dict[int, float] = defaultdict(float)
-        covered: dict[int, float] = defaultdict(float)
-        for gram, idf in weights.items():
-            for i, field_weight in self._postings.get(gram, ()):
-                scores[i] += idf * field_weight
-                covered[i] += idf
-        for i, score in scores.items():
-            coverage = covered[i] / total * factor
-            value = score * factor
-            old = best.get(i)
-            if old is None or (coverage, value) > (old[1], old[0]):
-                best[i] = (max(value, old[0]) if old else value, coverage)
+        floor = min_coverage * total
+        known = sorted((g for g in weights if g in self._postings), key=lambda g: len(self._postings[g]))
+        candidates: set[int] = set()
+        remaining = sum(weights[g] for g in known)
+        for gram in known:
+            if remaining < floor:
+                break
+            candidates.update(self._postings[gram])
+            remaining -= weights[gram]
+        credit: dict[int, float] = {}
+        for match in _SYN_RE.finditer(terms):
+            key_postings = [
+                (self._postings.get(g, {}), weights[g]) for g in tokens(match.group(0)) if g in weights
+            ]
+            credited: set[int] = set()
+            for alt in SYNONYMS[match.group(0)]:
+                postings = [self._postings.get(g) for g in tokens(alt)]
+                if not postings or not all(postings):
+                    continue
+                found = set(postings[0] or ()).intersection(*(p or () for p in postings[1:])) - credited
+                credited |= found
+                for posting, weight in key_postings:
+                    for i in found.difference(posting):
+                        credit[i] = credit.get(i, 0.0) + weight * SYNONYM_WEIGHT
+        candidates.update(i for i, c in credit.items() if c + remaining >= floor)
+        getters = [(self._postings[g].get, weights[g]) for g in known]
+        service_weight = FIELD_WEIGHTS["services"]
+        credit_of = credit.get
+        out: dict[int, tuple[float, float]] = {}
+        for i in candidates:
+            covered = credit_of(i, 0.0)
+            score = covered * service_weight
+            for get, weight in getters:
+                field_weight = get(i)
+                if field_weight is not None:
+                    score += weight * field_weight
+                    covered += weight
+            if covered >= floor:
+                out[i] = (score, covered)
+        return out, total
 
     def search(
         self,
@@ -188,33 +243,34 @@ class PlatformIndex:
         university: str | None = None,
         platform_type: str | None = None,
         min_coverage: float = MIN_COVERAGE,
-    ) -> list[Hit]:
+    ) -> Results:
         """Platforms matching `query`, best first; an empty query lists every platform (filtered)."""
         terms = self.query_terms(query)
-        allowed = [
-            i
-            for i, p in enumerate(self.platforms)
-            if (university is None or p.university == university)
-            and (platform_type is None or p.type == platform_type)
-        ]
+
+        def allowed(i: int) -> bool:
+            p = self.platforms[i]
+            return (university is None or p.university == university) and (
+                platform_type is None or p.type == platform_type
+            )
+
         if not terms.replace(" ", ""):
-            return [Hit(self.platforms[i], 0.0, 1.0) for i in allowed]
-        best: dict[int, tuple[float, float]] = {}
-        for n, variant in enumerate(self._variants(terms)):
-            self._score(variant, 1.0 if n == 0 else SYNONYM_WEIGHT, best)
-        keep = set(allowed)
-        ranked = sorted(
-            ((score, cov, i) for i, (score, cov) in best.items() if i in keep and cov >= min_coverage),
-            key=lambda t: (-(t[1] * 100 + t[0]), t[2]),
-        )
-        if len(ranked) > 1:  # near-ties: the name that reads closest to the query first
+            return Results(self, [(0.0, i, 1.0) for i in range(len(self.platforms)) if allowed(i)])
+        scored, total = self._scores(terms, min_coverage)
+        if total <= 0:
+            return Results(self, [])
+        filtered = university is not None or platform_type is not None
+        ranked = [
+            (-(covered / total * 100 + score), i, covered / total)
+            for i, (score, covered) in scored.items()
+            if not filtered or allowed(i)
+        ]
+        ranked.sort()
+        if len(ranked) > 1 and ranked[1][0] - ranked[0][0] < 1.0:  # near-tie: the closest name first
             compact = terms.replace(" ", "")
-            top = ranked[0][1] * 100 + ranked[0][0]
-            close = [r for r in ranked if top - (r[1] * 100 + r[0]) < 1.0]
-            if len(close) > 1:
-                close.sort(key=lambda t: -fuzz.partial_ratio(compact, self._names[t[2]]))
-                ranked = close + ranked[len(close) :]
-        return [Hit(self.platforms[i], score, cov) for score, cov, i in ranked]
+            close = [r for r in ranked[:TIE_BREAK] if r[0] - ranked[0][0] < 1.0]
+            close.sort(key=lambda t: -fuzz.partial_ratio(compact, self._names[t[1]]))
+            ranked = close + ranked[len(close) :]
+        return Results(self, ranked)
 
     def by_university(self, university: str) -> list[Platform]:
         return [p for p in self.platforms if p.university == university]

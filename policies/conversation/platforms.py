@@ -18,9 +18,9 @@ from policies.matcher import Answer
 from policies.platform_search import (
     BARE_COVERAGE,
     CUE_COVERAGE,
-    Hit,
     PlatformCatalogue,
     PlatformIndex,
+    Results,
     asks_for_platform,
 )
 from policies.ports import Repository
@@ -188,7 +188,7 @@ class PlatformRoute:
     # -- rendering -----------------------------------------------------------------------------------
     def _hits(
         self, index: PlatformIndex, state: dict[str, Any], *, university: Any = ..., ptype: Any = ...
-    ) -> list[Hit]:
+    ) -> Results:
         return index.search(
             str(state.get("q") or ""),
             university=state.get("u") if university is ... else university,
