@@ -9,6 +9,7 @@ python bot.py schedule        list the coming quarterly reminders
 python bot.py broadcast TEXT  send TEXT to every subscriber (--resume finishes an interrupted one)
 python bot.py export ...      write 清单 / packages / 台账 / 榜单 spreadsheets
 python bot.py check           validate the policy and form YAML
+python bot.py platforms ...   import the universities' platform catalogue / export its template
 
 Settings come from the environment; a `.env` file in the current directory fills in the variables
 the environment does not set (real environment variables win).
@@ -121,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--force", action="store_true", help="replace existing files")
 
     sub.add_parser("check", help="validate the policy and form YAML and exit")
+
+    plat = sub.add_parser("platforms", help="the universities' platform catalogue (找平台)")
+    psub = plat.add_subparsers(dest="platforms_command", metavar="ACTION", required=True)
+    imp = psub.add_parser("import", help="import a university list (xlsx or csv), all rows or none")
+    imp.add_argument("file", nargs="?", type=Path, help="FILE.xlsx or FILE.csv with Chinese headers")
+    imp.add_argument("--university", help="the whole file is this university's list")
+    imp.add_argument("--quarter", help="e.g. 2026Q4 (default: the current quarter)")
+    imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    imp.add_argument("--sample", action="store_true", help="load the shipped sample catalogue (示例数据)")
+    pexp = psub.add_parser("export", help="write the import template with the current catalogue")
+    pexp.add_argument("--out", type=Path, required=True, help="FILE.xlsx or FILE.csv")
+    pexp.add_argument("--force", action="store_true", help="replace an existing file")
     return parser
 
 
@@ -272,6 +285,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return 0
     if command == "export":
         return await _export(args, settings)
+    if command == "platforms":
+        return await _platforms(args, settings)
     if command == "broadcast":
         from handlers.telegram.cli import broadcast_cli
 
@@ -376,6 +391,83 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _platforms(args: argparse.Namespace, settings: Settings) -> int:
+    """`platforms import` (all rows or none; one line per bad row) and `platforms export` (the template)."""
+    from policies.cycle import QuarterError, quarter_of
+    from policies.platform_catalogue import SAMPLE_PATH
+    from storage.platform_files import CatalogueFileError, import_file, write_template
+
+    if args.platforms_command == "export":
+        out: Path = args.out
+        _check_template_out(out, args.force)
+        repo = await _open_repository(settings.database_url)
+        try:
+            platforms = await repo.current_platforms()
+        finally:
+            await repo.close()
+        count = await asyncio.to_thread(write_template, out, platforms)
+        print(out)
+        print(f"已导出平台清单模板，含 {count} 个平台。", file=sys.stderr)
+        return 0
+    if (args.file is None) == (not args.sample):
+        raise _StartupError(
+            "用法：python bot.py platforms import 文件.xlsx|csv [--university 高校] 或 --sample"
+        )
+    try:
+        quarter = _quarter_arg(args.quarter) or quarter_of(settings.today())
+    except QuarterError:
+        raise _StartupError(f"季度格式应为 2026Q4：{args.quarter}") from None
+    spec = _load_form(settings)
+    path = SAMPLE_PATH if args.sample else args.file
+    repo = await _open_repository(settings.database_url)
+    try:
+        report = await import_file(
+            repo, path, spec=spec, quarter=quarter, university=args.university,
+            sample=args.sample, dry_run=args.dry_run,
+        )  # fmt: skip
+    except CatalogueFileError as exc:
+        raise _StartupError(f"导入失败：{exc}") from None
+    finally:
+        await repo.close()
+    for line in report.check.errors:
+        print(line, file=sys.stderr)
+    for line in report.lines(path.name):
+        print(line, file=sys.stderr if not report.check.ok else sys.stdout)
+    return 0 if report.check.ok else 2
+
+
+def _check_template_out(out: Path, force: bool) -> None:
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise _StartupError(f"导出失败：{out} 的扩展名应为 .xlsx 或 .csv")
+    if out.exists() and not force:
+        raise _StartupError(f"导出失败：{out} 已存在（加 --force 覆盖）")
+    if not out.parent.is_dir():
+        raise _StartupError(f"导出失败：目录 {out.parent} 不存在")
+
+
+def _quarter_arg(raw: str | None) -> str | None:
+    from policies.cycle import parse_quarter
+
+    if not raw:
+        return None
+    year, q = parse_quarter(raw)
+    return f"{year}Q{q}"
+
+
+async def _load_sample_if_empty(svc: Any, settings: Settings) -> None:
+    """The trial database gets the sample catalogue (示例数据) so 找平台 can be tried at once."""
+    from policies.cycle import quarter_of
+    from policies.platform_catalogue import SAMPLE_PATH
+    from storage.platform_files import import_file
+
+    if not (await svc.repo.platforms_version()).startswith("0:"):
+        return
+    report = await import_file(
+        svc.repo, SAMPLE_PATH, spec=_load_form(settings), quarter=quarter_of(settings.today()), sample=True
+    )
+    logger.info("Sample catalogue loaded into the trial database: %d platforms", len(report.check.platforms))
+
+
 # --- the terminal chat's trial database ----------------------------------------------------------
 
 
@@ -455,7 +547,10 @@ async def _open_trial_services(args: argparse.Namespace, settings: Settings) -> 
         _reset_trial_database(url)
     line = TRIAL_DB_LINE.format(reset="已清空试用数据。" if args.reset else "", where=_describe_database(url))
     print(line, file=sys.stderr)
-    return await _open_services(dataclasses.replace(settings, database_url=url))
+    trial = dataclasses.replace(settings, database_url=url)
+    svc = await _open_services(trial)
+    await _load_sample_if_empty(svc, trial)
+    return svc
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:

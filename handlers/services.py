@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from policies.conversation import Conversation
 from policies.flows import FormFlow
 from policies.form import DEFAULT_PATH, FormSpec
+from policies.platform_search import PlatformCatalogue
 from policies.ports import Store
 from policies.settings import Settings
 
@@ -43,13 +44,15 @@ class Services:
             def facts() -> Any:  # the current policy data: a published deadline moves the filing quarter
                 return self.policies.base.dated_facts
 
-            flow = FormFlow(self.repo, spec, self.settings.today, ask, facts)
+            catalogue = PlatformCatalogue(self.repo)
+            flow = FormFlow(self.repo, spec, self.settings.today, ask, facts, platforms=catalogue)
             self._conversation = Conversation(
                 repo=self.repo,
                 policies=self.policies,
                 flow=flow,
                 reports=SqlReports(self.repo),
                 today=self.settings.today,
+                platforms=catalogue,
             )
         return self._conversation
 

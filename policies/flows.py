@@ -22,15 +22,17 @@ import logging
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from policies.cycle import Filing, filing_quarter, format_date, quarter_name
 from policies.form import BACK, CANCEL, PROFILE_ATTRS, STALE, FormSession, FormSpec, display
 from policies.models import DatedFact
+from policies.platform_catalogue import describe, fold, form_answers
 from policies.ports import Repository
 from policies.records import (
     F_CREDIT_CODE,
     F_PLATFORM_NAME,
+    F_PLATFORM_TYPE,
     F_PROGRESS,
     F_PROJECT_NAME,
     F_SIGNED_ON,
@@ -38,11 +40,15 @@ from policies.records import (
     F_UNIVERSITY,
     Entry,
     EntryChange,
+    Platform,
     Profile,
 )
 from policies.replies import Button, Reply
 from policies.settings import TIMEZONE
 from policies.validators import MAX_INPUT, ValidationError, validate_date, validate_text
+
+if TYPE_CHECKING:
+    from policies.platform_search import PlatformCatalogue
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +68,12 @@ FILL_BUTTON = Button("填报结对项目", "f:fill")
 MAX_BUTTON_DATA = 64  # Telegram's limit for callback data, in bytes; ours is ASCII
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 ONE_LIST_RULE = "按要求一个高校院所一张清单、不合并：与几所高校合作，就分别填报几份。"
+PLATFORM_CHOICES = 8  # catalogue platforms offered as buttons at the platform-name step
+PICK_HINT = (
+    "可直接点选该校目录中的平台（自动填入平台类型、联系人和电话），不在列表中请点“其他”或直接输入名称。"
+)
+PICK_OTHER = "其他（输入名称）"
+NO_CHANGE = "无变化（沿用上季度）"
 
 
 class AnswerLike(Protocol):
@@ -90,9 +102,12 @@ class FormFlow:
         today: Callable[[], dt.date],
         ask: AskFn | None = None,
         facts: Callable[[], Iterable[DatedFact]] | None = None,
+        platforms: PlatformCatalogue | None = None,
     ) -> None:
-        """`facts`: the current policy data's dated facts (a published deadline moves the filing quarter)."""
+        """`facts`: the current policy data's dated facts (a published deadline moves the filing quarter);
+        `platforms`: the catalogue, whose platforms are offered at the platform-name step."""
         self.repo = repo
+        self.platforms = platforms
         self.spec = spec
         self.today = today
         self.ask = ask
@@ -190,7 +205,7 @@ class FormFlow:
     async def start(self, user_id: int) -> list[Reply]:
         """/fill: continue an active draft, offer a paused one back, or begin a new form."""
         async with self._lock(user_id):
-            return await self._start(user_id)
+            return await self._with_platforms(user_id, await self._start(user_id))
 
     async def _start(self, user_id: int) -> list[Reply]:
         await self._set_update(user_id, None)
@@ -235,7 +250,7 @@ class FormFlow:
             ((Button("继续填写", "f:resume"), other),),
         )
 
-    async def _new(self, user_id: int) -> list[Reply]:
+    async def _new(self, user_id: int, platform: Platform | None = None) -> list[Reply]:
         profile = await self.repo.get_profile(user_id)
         offer: dict[str, str] = {}
         if profile is not None:
@@ -244,6 +259,9 @@ class FormFlow:
                 if value:
                     offer[spec.id] = value
         session = FormSession.new(self.spec, offer)
+        first = session.prompt()
+        if platform is not None:
+            first = session.fill(form_answers(platform), _picked(platform)).replies[0]
         await self._save(user_id, session)
         logger.info("Form started by user %s", user_id)
         filing = self.filing()
@@ -252,7 +270,85 @@ class FormFlow:
             f"{_late_notice(filing)}{ONE_LIST_RULE}\n"
             "每一步都可点“上一步”返回，点“取消”暂停（草稿会保存），最后可逐项核对修改再提交。"
         )
-        return [Reply(intro), session.prompt()]
+        return [Reply(intro), first]
+
+    async def pair(self, user_id: int, platform: Platform) -> list[Reply]:
+        """“与该平台结对” on a 找平台 card: start the form (or continue the draft) with the platform's
+        university, name, type, liaison and phone filled in; the summary can still change them."""
+        async with self._lock(user_id):
+            await self._set_update(user_id, None)
+            loaded = await self._session(user_id)
+            if loaded is None:
+                return await self._with_platforms(user_id, await self._new(user_id, platform))
+            session = loaded[0]
+            step = session.fill(form_answers(platform), _picked(platform))
+            await self._save(user_id, session)
+            logger.info("Catalogue platform %s put into the draft of user %s", platform.id, user_id)
+            return await self._with_platforms(user_id, step.replies)
+
+    async def _with_platforms(self, user_id: int, replies: list[Reply]) -> list[Reply]:
+        """At the platform-name step, offer the chosen university's catalogue platforms as buttons."""
+        if self.platforms is None or not replies:
+            return replies
+        loaded = await self._session(user_id)
+        if loaded is None or loaded[1]:
+            return replies
+        session = loaded[0]
+        spec = session.field
+        last = replies[-1]
+        if session.mode != "field" or spec is None or spec.id != F_PLATFORM_NAME:
+            return replies
+        if f"· {spec.label}" not in last.text or not any(b.data == "f:back" for r in last.buttons for b in r):
+            return replies
+        index = await self.platforms.index()
+        options = index.by_university(str(session.answers.get(F_UNIVERSITY, "")))[:PLATFORM_CHOICES]
+        if not options:
+            return replies
+        rows: list[tuple[Button, ...]] = [(Button(describe(p), f"f:pl:{p.id}"),) for p in options]
+        rows.append((Button(PICK_OTHER, "f:pl:o"),))
+        return [*replies[:-1], Reply(f"{last.text}\n{PICK_HINT}", (*rows, *last.buttons), last.keyboard)]
+
+    async def _catalogue_platform(
+        self, session: FormSession, *, platform_id: int = 0, name: str = ""
+    ) -> Platform | None:
+        """The catalogue platform of the draft's university with this id (a button) or name (typed)."""
+        if self.platforms is None:
+            return None
+        university = str(session.answers.get(F_UNIVERSITY, ""))
+        if platform_id:
+            found = await self.platforms.get(platform_id)
+            return found if found is not None and found.university == university else None
+        wanted = fold(name)
+        index = await self.platforms.index()
+        return next((p for p in index.by_university(university) if fold(p.name) == wanted), None)
+
+    async def _forget_catalogue_details(self, session: FormSession) -> None:
+        """Another platform than the catalogue's one picked before: its type, liaison and phone go too."""
+        before = session.answers.get(F_PLATFORM_NAME)
+        old = await self._catalogue_platform(session, name=str(before)) if before else None
+        if old is None:
+            return
+        for field_id, value in form_answers(old).items():
+            if field_id not in (F_UNIVERSITY, F_PLATFORM_NAME) and session.answers.get(field_id) == value:
+                session.answers.pop(field_id)
+
+    async def _pick(self, user_id: int, session: FormSession, arg: str) -> list[Reply]:
+        """f:pl:<platform id> (fill the platform's details) or f:pl:o (type another name)."""
+        spec = session.field
+        if session.mode != "field" or spec is None or spec.id != F_PLATFORM_NAME:
+            return [_prefixed(STALE, session.prompt())]
+        if arg == "o":
+            session.mode = "other"
+            await self._save(user_id, session)
+            return [session.prompt()]
+        platform = (
+            await self._catalogue_platform(session, platform_id=int(arg)) if _ID.fullmatch(arg) else None
+        )
+        if platform is None:
+            return await self._with_platforms(user_id, [_prefixed(STALE, session.prompt())])
+        step = session.fill(form_answers(platform), _picked(platform))
+        await self._save(user_id, session)
+        return step.replies
 
     # text and buttons --------------------------------------------------------------------------------
     async def handle_text(self, user_id: int, text: str) -> list[Reply]:
@@ -270,10 +366,18 @@ class FormFlow:
             answer = self._answer_question(text)
             if answer is not None:
                 return [Reply(answer), _prefixed("请继续填写：", session.prompt())]
+            spec = session.field
+            if spec is not None and spec.id == F_PLATFORM_NAME and session.mode in ("field", "other"):
+                platform = await self._catalogue_platform(session, name=text)
+                if platform is not None:  # typed a catalogue name: its type, liaison and phone come along
+                    step = session.fill(form_answers(platform), _picked(platform))
+                    await self._save(user_id, session)
+                    return step.replies
+                await self._forget_catalogue_details(session)
             step = session.answer_text(text, self.today())
             if step.changed:
                 await self._save(user_id, session)
-            return step.replies
+            return await self._with_platforms(user_id, step.replies)
 
     async def _pending_prompt(self, user_id: int, note: str) -> list[Reply]:
         """`note`, then what the form (or the 更新进展 step) is waiting for, so the user can go on."""
@@ -308,7 +412,7 @@ class FormFlow:
         async with self._lock(user_id):
             if data.startswith("e:"):
                 return await self._entry_button(user_id, data)
-            return await self._form_button(user_id, data)
+            return await self._with_platforms(user_id, await self._form_button(user_id, data))
 
     async def _form_button(self, user_id: int, data: str) -> list[Reply]:
         parts = data.split(":")
@@ -348,6 +452,8 @@ class FormFlow:
             return await self._submit(user_id, session)
         if action in ("upd", "new"):
             return await self._resolve_duplicate(user_id, session, action, parts[2:])
+        if action == "pl" and len(parts) == 3:
+            return await self._pick(user_id, session, parts[2])
         step = session.press(data)
         if step.changed:
             await self._save(user_id, session)
@@ -468,7 +574,7 @@ class FormFlow:
         if action == "cancel":
             await self._set_update(user_id, None)
             return [Reply("已取消更新进展。")]
-        if action not in ("hist", "upd", "st", "skip") or not args or _ID.fullmatch(args[0]) is None:
+        if action not in ("hist", "upd", "st", "skip", "same") or not args or _ID.fullmatch(args[0]) is None:
             return [Reply(EXPIRED)]
         entry = await self._owned_entry(user_id, int(args[0]))
         if entry is None:
@@ -485,6 +591,8 @@ class FormFlow:
             return await self._update_status(user_id, update, entry, args[1])
         if action == "skip":
             return await self._commit_update(user_id, update, entry)
+        if action == "same":  # the quarterly "nothing changed": carried forward as it is, one tap
+            return await self._commit_update(user_id, {**update, "step": "progress"}, entry)
         return [Reply("该按钮已过期。请在“我的项目”中重新点击“更新进展”。")]
 
     async def _begin_update(self, user_id: int, entry: Entry) -> list[Reply]:
@@ -502,6 +610,7 @@ class FormFlow:
         buttons = [Button(c, f"e:st:{entry.id}:{i}") for i, c in enumerate(choices)]
         rows = [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
         rows.append((Button("保持不变", f"e:st:{entry.id}:k"), Button(CANCEL, "e:cancel")))
+        rows.insert(0, (Button(NO_CHANGE, f"e:same:{entry.id}"),))
         filing = self.filing()
         text = (
             f"更新进展：{entry.project_name}\n{entry.university} · {quarter_name(entry.quarter)} · "
@@ -656,4 +765,16 @@ def _duplicate_offer(entry: Entry) -> Reply:
             (Button("仍然新建", "f:new"),),
             (Button(BACK, "f:back"), Button(CANCEL, "f:cancel")),
         ),
+    )
+
+
+def _picked(platform: Platform) -> str:
+    """The note after a catalogue platform filled the form's platform fields."""
+    values = form_answers(platform)
+    details = "，".join(
+        v for k, v in values.items() if k not in (F_UNIVERSITY, F_PLATFORM_NAME, F_PLATFORM_TYPE)
+    )
+    return (
+        f"已填入平台：{describe(platform)}（{platform.university} · {platform.type}"
+        f"{'，联系人 ' + details if details else ''}）。提交前可在核对页修改。"
     )

@@ -619,6 +619,22 @@ class FormSession:
             return self._done(spec)
         return self._again(STALE)
 
+    def fill(self, values: Mapping[str, Any], note: str) -> Step:
+        """Several answers at once (a platform picked from the catalogue fills name, type, liaison and
+        phone), then on to the next field still needed; the summary can still change each of them."""
+        spec = self.field
+        self.answers.update({k: v for k, v in values.items() if self.spec.get(k) is not None and v})
+        self.skipped = [k for k in self.skipped if k not in self.answers]
+        if self.mode == "profile":
+            return Step([_noted(note, self.prompt())], changed=True)
+        if self.mode == "duplicate":
+            self.mode, self.duplicate = "summary", {}
+        if spec is not None and self.mode in ("field", "other") and not self.editing:
+            self.history.append(spec.id)
+        self.editing = False
+        self.advance()
+        return Step([_noted(note, self.prompt())], changed=True)
+
     def _done(self, spec: FieldSpec) -> Step:
         if not self.selection:
             if spec.is_required(self.answers):
@@ -709,3 +725,7 @@ class FormSession:
         """Refuse with `message` and ask the current step again."""
         reply = self.prompt()
         return Step([Reply(f"{message}\n\n{reply.text}", reply.buttons, reply.keyboard)])
+
+
+def _noted(note: str, reply: Reply) -> Reply:
+    return Reply(f"{note}\n\n{reply.text}", reply.buttons, reply.keyboard) if note else reply

@@ -10,7 +10,17 @@ import datetime as dt
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
+from policies.records import (
+    Broadcast,
+    Draft,
+    Entry,
+    EntryChange,
+    ImportCounts,
+    OutboxItem,
+    Platform,
+    Profile,
+    Subscriber,
+)
 
 
 class Repository(Protocol):
@@ -124,6 +134,10 @@ class Repository(Protocol):
 
     # conversation persistence (PTB's BasePersistence stores JSON blobs here) ----------------------
     async def kv_get_all(self, namespace: str) -> dict[str, Any]: ...
+    async def kv_get(self, namespace: str, key: str) -> Any:
+        """One value, or None."""
+        ...
+
     async def kv_put(self, namespace: str, key: str, value: Any) -> None: ...
     async def kv_delete(self, namespace: str, key: str) -> None: ...
 
@@ -147,5 +161,26 @@ class Identities(Protocol):
     async def last_message_id(self, user_id: int) -> int: ...
 
 
-class Store(Repository, Identities, Protocol):
+class PlatformStore(Protocol):
+    """The universities' platform catalogue, versioned by quarter (`storage.platforms`)."""
+
+    async def platforms_version(self) -> str:
+        """Changes whenever the catalogue does (a cheap query: the conversation rebuilds its index then)."""
+        ...
+
+    async def current_platforms(self) -> Sequence[Platform]:
+        """Each university's platforms of the latest quarter it has imported."""
+        ...
+
+    async def get_platform(self, platform_id: int) -> Platform | None: ...
+    async def import_platforms(
+        self, quarter: str, platforms: Sequence[Platform], *, universities: Sequence[str]
+    ) -> ImportCounts:
+        """In one transaction: `quarter`'s catalogue of each of `universities` becomes `platforms`
+        (same key: updated in place, keeping its id and the entries linked to it; new: added; absent:
+        removed), and that quarter's unlinked entries naming one of them are linked."""
+        ...
+
+
+class Store(Repository, Identities, PlatformStore, Protocol):
     """Everything a channel adapter needs from storage."""

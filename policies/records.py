@@ -17,6 +17,8 @@ from typing import Any
 F_UNIVERSITY = "university"
 F_PLATFORM_NAME = "platform_name"
 F_PLATFORM_TYPE = "platform_type"
+F_PLATFORM_CONTACT = "platform_contact"
+F_PLATFORM_PHONE = "platform_phone"
 F_ENTERPRISE_NAME = "enterprise_name"
 F_CREDIT_CODE = "credit_code"
 F_ENTERPRISE_CONTACT = "enterprise_contact"
@@ -69,6 +71,9 @@ class Entry:
     created_at: dt.datetime
     updated_at: dt.datetime
     origin_id: int | None = None  # the entry of an earlier quarter this one carries forward
+    # The catalogue platform this entry names (same university and platform name), so the leaderboard
+    # can count per platform without reconciling names; None when the platform is not in the catalogue.
+    platform_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,3 +134,38 @@ class Broadcast:
     kind: str = "broadcast"  # "broadcast" | "reminder"
     dedupe_key: str | None = None  # reminders: "<reminder id>:<quarter>" so each goes once per quarter
     totals: Mapping[str, int] = field(default_factory=dict)  # status -> count
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One platform of a university's catalogue for one quarter (what 九校一所 publish in week 1).
+
+    `key` is the same for one platform across quarters (university and name, compared loosely), so a
+    platform keeps its identity while each quarter's import is a new version with its own `id`.
+    `sample` marks the shipped demonstration catalogue (示例数据), never real data.
+    """
+
+    id: int
+    quarter: str
+    university: str
+    name: str
+    type: str
+    introduction: str = ""
+    intentions: str = ""
+    services: str = ""
+    keywords: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    link: str = ""
+    sample: bool = False
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What one catalogue import changed."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    linked: int = 0  # entries of that quarter newly linked to a catalogue platform

@@ -40,6 +40,7 @@ from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, P
 from storage.db import WRITE_OPTION
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
+from storage.platforms import PlatformStoreMixin
 from storage.tables import (
     OUTBOX_STATUSES,
     AuditRow,
@@ -172,6 +173,7 @@ def _entry(row: EntryRow) -> Entry:
         created_at=row.created_at,
         updated_at=row.updated_at,
         origin_id=row.origin_id,
+        platform_id=row.platform_id,
     )
 
 
@@ -229,7 +231,7 @@ def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[in
         yield items[start : start + size]
 
 
-class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
+class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
     def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:
@@ -329,6 +331,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
     ) -> Entry:
         row = _new_entry_row(user_id, quarter, fields, origin_id)
         async with self._transaction() as s:
+            await self.link_platform(s, row)
             s.add(row)
             await s.flush()
             return _entry(row)
@@ -358,6 +361,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
             else:
                 row = await self._locked_entry(s, cast("int", update_id), owner=user_id)
                 self._change_in_place(s, row, user_id, fields)
+            await self.link_platform(s, row)
             if profile is not None:
                 await s.execute(self._profile_upsert(profile))
             await s.flush()
@@ -406,6 +410,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
         async with self._transaction() as s:
             row = await self._locked_entry(s, entry_id)
             self._change_in_place(s, row, changed_by, changes)
+            await self.link_platform(s, row)
             return _entry(row)
 
     async def carry_forward(
@@ -429,6 +434,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
                         target = found.first()
                     if target is not None:
                         self._change_in_place(s, target, changed_by, changes)
+                        await self.link_platform(s, target)
                         return _entry(target)
                     fields = dict(source.fields)
                     diff = _apply(fields, changes)
@@ -442,6 +448,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
                         updated_at=now,
                         **_key_columns(fields),
                     )
+                    await self.link_platform(s, target)
                     s.add(target)
                     await s.flush()
                     self._record(s, target, changed_by, diff, now)
@@ -826,6 +833,11 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin):
         stmt = select(KvRow.key, KvRow.value).where(KvRow.namespace == namespace)
         async with self._read() as s:
             return {key: value for key, value in (await s.execute(stmt)).all()}
+
+    async def kv_get(self, namespace: str, key: str) -> Any:
+        stmt = select(KvRow.value).where(KvRow.namespace == namespace, KvRow.key == key)
+        async with self._read() as s:
+            return (await s.execute(stmt)).scalar_one_or_none()
 
     async def kv_put(self, namespace: str, key: str, value: Any) -> None:
         values = {"value": _json_safe(value, f"{namespace} value"), "updated_at": utcnow()}

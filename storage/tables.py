@@ -110,6 +110,35 @@ class EntryRow(Base):
     origin_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # the catalogue platform this entry names (see `storage.platforms`); NULL when not in the catalogue
+    platform_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platforms.id", ondelete="SET NULL"), index=True
+    )
+
+
+class PlatformRow(Base):
+    """One platform of one university's catalogue for one quarter. `key` (university|name, folded)
+    is the platform across quarters; a new quarter's import adds new rows and leaves old ones alone,
+    so entries keep the version they were filed against."""
+
+    __tablename__ = "platforms"
+    __table_args__ = (UniqueConstraint("quarter", "key"), Index(None, "key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(400))
+    university: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    intentions: Mapped[str] = mapped_column(Text, default="")
+    services: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    contact_name: Mapped[str] = mapped_column(Text, default="")
+    contact_phone: Mapped[str] = mapped_column(String(64), default="")
+    link: Mapped[str] = mapped_column(Text, default="")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[dt.datetime]
 
 
 class EntryChangeRow(Base):

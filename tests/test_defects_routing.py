@@ -48,7 +48,7 @@ async def test_unknown_command_gets_the_menu(repo: Store) -> None:
     async with offline_chat(app(repo)) as chat:
         replies = await chat.send("/menu")
         assert "没有 /menu 这个命令" in texts(replies)[0]
-        assert buttons(replies) == [t.MENU_ASK, t.MENU_FILL, t.MENU_MINE, t.MENU_HELP]
+        assert buttons(replies) == [t.MENU_ASK, t.MENU_FILL, t.MENU_MINE, t.MENU_HELP, t.MENU_FIND]
 
 
 async def test_a_broken_name_or_text_never_reaches_the_database(repo: Store) -> None:

@@ -6,8 +6,12 @@ Text is routed in this order:
 2. the four menu labels;
 3. an admin's pending /broadcast text;
 4. the form or a 更新进展 step, while one is active;
-5. otherwise a policy question for the matcher (declined answers offer the closest topics).
-Buttons are routed by their data prefix: `f:` form, `e:` 我的项目, `q:` a FAQ topic, `a:` admin, `m:` menu.
+5. the text typed after 找平台 (a platform search), or free text that clearly asks for a platform
+   (“有没有做防腐涂层中试的平台”): cards from the catalogue (`platforms.py`);
+6. otherwise a policy question for the matcher (declined answers offer the closest topics, or the
+   catalogue's platforms when one explains nearly all of the text).
+Buttons are routed by their data prefix: `f:` form, `e:` 我的项目, `q:` a FAQ topic, `a:` admin, `m:` menu,
+`p:` 找平台.
 
 One user's events are handled one at a time (a per-user lock); different users never wait for each other.
 """
@@ -23,10 +27,12 @@ from collections.abc import Awaitable, Callable
 from policies.conversation import texts as t
 from policies.conversation.admin import CB_CANCEL, CB_CONFIRM, CB_EXPORT, AdminFlow, parse_quarter_arg
 from policies.conversation.events import Actor, Event
+from policies.conversation.platforms import PlatformRoute
 from policies.conversation.ports import BroadcastLauncher, Reports
 from policies.cycle import QuarterError, quarter_of
 from policies.flows import FormFlow
 from policies.matcher import Answer
+from policies.platform_search import PlatformCatalogue
 from policies.ports import Repository
 from policies.replies import Button, Reply
 from policies.store import PolicyStore
@@ -79,8 +85,11 @@ class Conversation:
         reports: Reports,
         today: Callable[[], dt.date],
         launcher: BroadcastLauncher | None = None,
+        platforms: PlatformCatalogue | None = None,
     ) -> None:
+        """`platforms`: the universities' catalogue (找平台); without it 找平台 says none is loaded."""
         self.repo = repo
+        self.finder = PlatformRoute(repo, platforms, flow) if platforms is not None else None
         self.policies = policies
         self.flow = flow
         self.today = today
@@ -99,12 +108,14 @@ class Conversation:
             "broadcast": self._broadcast,
             "export": self._export,
             "reload": self._reload_command,
+            "find": self._find,
         }
         self._menu: dict[str, Handler] = {
             t.MENU_ASK: self._ask_prompt,
             t.MENU_FILL: self._fill,
             t.MENU_MINE: self._mine,
             t.MENU_HELP: self._help,
+            t.MENU_FIND: self._find,
         }
 
     def set_launcher(self, launcher: BroadcastLauncher | None) -> None:
@@ -141,6 +152,8 @@ class Conversation:
                 return await self.flow.handle_text(actor.user_id, raw)
             return [Reply(t.EMPTY), t.MENU]
         command = split_command(text)
+        if self.finder is not None and (command is not None or text in self._menu):
+            await self.finder.stop_awaiting(actor.user_id)
         if command is not None:
             name, arg = command
             if actor.is_admin and name not in ("broadcast", "cancel"):
@@ -155,12 +168,23 @@ class Conversation:
             return await self.admin.broadcast_text(actor, text)
         if await self.flow.is_active(actor.user_id):
             return await self.flow.handle_text(actor.user_id, text)
-        return [self._answer(actor, text)]
+        if self.finder is not None and await self.finder.awaiting(actor.user_id):
+            found = await self.finder.query_or_none(actor.user_id, text)
+            if found is not None:
+                return found
+            answer = self._answer(actor, text)
+            return [answer_reply(answer)] if answer.matched else await self.finder.no_match(text)
+        answer = self._answer(actor, text)
+        if self.finder is not None:
+            found = await self.finder.from_text(actor.user_id, text, answer)
+            if found is not None:
+                return found
+        return [answer_reply(answer)]
 
-    def _answer(self, actor: Actor, text: str) -> Reply:
+    def _answer(self, actor: Actor, text: str) -> Answer:
         answer = self.policies.matcher.answer(text, self.today())
         logger.info("Question from user %s band=%s score=%.1f", actor.user_id, answer.band, answer.score)
-        return answer_reply(answer)
+        return answer
 
     async def _attachment(self, actor: Actor) -> list[Reply]:
         if await self.flow.is_active(actor.user_id):
@@ -190,10 +214,18 @@ class Conversation:
             return await handler(actor, "") if handler else [Reply(t.STALE_BUTTON)]
         if prefix == "a":
             return await self._admin_button(actor, data)
+        if prefix == "p" and self.finder is not None:
+            return await self.finder.button(actor.user_id, data)
         return [Reply(t.STALE_BUTTON)]
 
     def _menu_actions(self) -> dict[str, Handler]:
-        return {"m:fill": self._fill, "m:my": self._mine, "m:help": self._help, "m:ask": self._ask_prompt}
+        return {
+            "m:fill": self._fill,
+            "m:my": self._mine,
+            "m:help": self._help,
+            "m:ask": self._ask_prompt,
+            "m:find": self._find,
+        }
 
     # -- admin guard -------------------------------------------------------------------------------
     async def _allowed(self, actor: Actor, action: str) -> Reply | None:
@@ -244,6 +276,14 @@ class Conversation:
 
     async def _ask_prompt(self, _actor: Actor, _arg: str) -> list[Reply]:
         return [Reply(t.ASK_PROMPT)]
+
+    async def _find(self, actor: Actor, arg: str) -> list[Reply]:
+        """找平台 / `/find [what]`: ask what for (or search right away)."""
+        if self.finder is None:
+            return [Reply(t.PF_EMPTY_CATALOGUE)]
+        if arg:
+            return await self.finder.query_or_none(actor.user_id, arg) or await self.finder.no_match(arg)
+        return await self.finder.menu(actor.user_id)
 
     async def _fill(self, actor: Actor, _arg: str) -> list[Reply]:
         return await self.flow.start(actor.user_id)

@@ -12,11 +12,16 @@ MENU_ASK = "问政策"
 MENU_FILL = "填报结对项目"
 MENU_MINE = "我的项目"
 MENU_HELP = "帮助"
-MENU_LABELS = (MENU_ASK, MENU_FILL, MENU_MINE, MENU_HELP)
+MENU_FIND = "找平台"
+MENU_LABELS = (MENU_ASK, MENU_FILL, MENU_MINE, MENU_HELP, MENU_FIND)
 
 MENU = Reply(
     text="请选择功能，或直接输入您的问题。",
-    buttons=((Button(MENU_ASK), Button(MENU_FILL)), (Button(MENU_MINE), Button(MENU_HELP))),
+    buttons=(
+        (Button(MENU_ASK), Button(MENU_FILL)),
+        (Button(MENU_MINE), Button(MENU_HELP)),
+        (Button(MENU_FIND),),
+    ),
     keyboard=True,
 )
 
@@ -40,6 +45,7 @@ HELP = (
     "/start 打开主菜单（有未完成的填报时可继续）\n"
     "/fill 填报结对共建项目\n"
     "/my 我的项目（查看、更新进展、查看修改记录）\n"
+    "/find 找平台：按技术方向查找高校科创平台，可直接“与该平台结对”\n"
     "/cancel 暂停当前填报，草稿会保存\n"
     "/leaderboard 本季度贡献度榜单\n"
     "/stop 退订提醒\n"
@@ -100,3 +106,37 @@ EXP_CAPTIONS = {
     "leaderboard": "{label} 贡献度榜单：{groups}所高校，共{rows}条项目",
 }
 RELOAD_FAILED = "重新加载失败，仍使用原有数据：{error}"
+
+# -- 找平台 ------------------------------------------------------------------------------------------
+PF_PROMPT = (
+    "请输入想找的技术方向或服务，例如：\n"
+    "• 防腐涂层中试\n"
+    "• 海洋腐蚀检测\n"
+    "• 水下机器人\n"
+    "也可以按类型或高校浏览目录："
+)
+PF_EMPTY_CATALOGUE = "平台目录尚未导入，暂时无法查找。可先直接填报，或联系高校理事会秘书处。"
+PF_NONE = (
+    "没有找到与“{query}”相关的平台。可换个说法（例如只写技术方向：防腐涂层、腐蚀检测），或按类型、高校浏览："
+)
+PF_FOUND = "找到 {count} 个相关平台{filters}，第 {first}–{last} 个："
+PF_LISTED = "共 {count} 个平台{filters}，第 {first}–{last} 个："
+PF_SAMPLE = "【示例数据】以下平台为演示用的示例数据，不是高校正式发布的目录。"
+PF_FILTERS = "（{parts}）"
+PF_PAIR = "与该平台结对 {mark}"
+PF_MORE = "更多（还有 {rest} 个）"
+PF_BY_UNIVERSITY = "按高校筛选"
+PF_BY_TYPE = "按类型筛选"
+PF_CLEAR = "清除筛选"
+PF_CHOOSE_UNIVERSITY = "请选择高校："
+PF_CHOOSE_TYPE = "请选择平台类型："
+PF_ALL = "全部"
+PF_NO_MORE = "已经是最后一页了。"
+PF_STALE = "该平台已不在目录中（目录可能已更新），请重新查找。"
+PF_FROM_FAQ = "政策库中没有这个问题的答案，但平台目录中有相关平台："
+PF_CARD = "{mark} {name}{sample}\n   {university} · {type}"
+PF_OFFERS = "   提供：{text}"
+PF_INTENTIONS = "   结对意向：{text}"
+PF_INTRO = "   简介：{text}"
+PF_CONTACT = "   联系人：{text}"
+PF_LINK = "   链接：{text}"

@@ -94,7 +94,7 @@ async def actor(repo: Store, external: str = "u1", **kw: object) -> Actor:
 async def test_full_entry_with_back_edit_question_and_submit(repo: Store) -> None:
     chat = CoreChat(make(repo), await actor(repo))
     await chat.send("/start")
-    assert labels(chat.current) == [t.MENU_ASK, t.MENU_FILL, t.MENU_MINE, t.MENU_HELP]
+    assert labels(chat.current) == [t.MENU_ASK, t.MENU_FILL, t.MENU_MINE, t.MENU_HELP, t.MENU_FIND]
     await chat.press(t.MENU_FILL)
     await chat.press("中国石油大学（华东）")
     await chat.send("海洋工程装备重点实验室")

@@ -27,6 +27,7 @@ TABLES = {
     "identities",
     "chat_messages",
     "web_files",
+    "platforms",
     "broadcasts",
     "outbox",
     "kv",

@@ -46,7 +46,7 @@ async def chat(repo: Repository, policies: PolicyStore) -> AsyncIterator[Offline
 async def test_start_greets_subscribes_and_shows_the_menu(chat: OfflineChat, repo: Repository) -> None:
     replies = await chat.send("/start", name="王经理")
     assert "您好，王经理" in all_text(replies)
-    assert buttons(replies) == ["问政策", "填报结对项目", "我的项目", "帮助"]
+    assert buttons(replies) == ["问政策", "填报结对项目", "我的项目", "帮助", "找平台"]
     internal = await repo.find_user("telegram", str(chat.user_id))  # type: ignore[attr-defined]
     assert [(s.user_id, s.chat_id) for s in await repo.active_subscribers()] == [(internal, chat.user_id)]
 

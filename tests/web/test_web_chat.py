@@ -27,7 +27,7 @@ async def test_a_new_session_is_greeted_with_the_menu(new_user: NewUser) -> None
     user = await new_user()
     assert "我是结对共建助手" in user.all_text()
     menu = [b["label"] for m in user.shown.values() if m["keyboard"] for row in m["buttons"] for b in row]
-    assert menu == ["问政策", "填报结对项目", "我的项目", "帮助"]
+    assert menu == ["问政策", "填报结对项目", "我的项目", "帮助", "找平台"]
 
 
 async def test_json_api_files_a_complete_entry(new_user: NewUser, repo: SqlRepository) -> None:
