@@ -30,6 +30,7 @@ TABLES = {
     "broadcasts",
     "outbox",
     "kv",
+    "telegram_updates",
     "audit_log",
 }
 
