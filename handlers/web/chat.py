@@ -1,16 +1,15 @@
 """One web user's turn: the event goes to the conversation core, the turn and the replies are stored in
 order, and the stored messages come back for the page. No routing lives here.
 
-Turns of one session run one after another (a lock per session), so the stored history is in the
-order the user acted; different sessions never wait for each other.
+Turns of one session run one after another, in every worker (`repo.user_lock`: on PostgreSQL the turn,
+its replies and their history are one transaction), so the stored history is in the order the user
+acted; different sessions never wait for each other.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,13 +44,6 @@ class WebChat:
             raise TypeError("the web chat needs a repository with web file storage (storage.SqlRepository)")
         self.svc = svc
         self.repo: WebStore = svc.repo
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def _lock(self, sid: str) -> asyncio.Lock:
-        lock = self._locks.get(sid)
-        if lock is None:
-            lock = self._locks[sid] = asyncio.Lock()
-        return lock
 
     async def actor(self, sid: str) -> Actor:
         """Web users are never admins (ADMIN_IDS are Telegram ids). Broadcasts and reminders reach them
@@ -63,7 +55,7 @@ class WebChat:
 
     async def greet(self, actor: Actor) -> None:
         """A session with no history starts with the greeting and the menu (as /start would show)."""
-        async with self._lock(actor.external_id):
+        async with self.repo.user_lock(actor.user_id):
             if await self.repo.last_message_id(actor.user_id):
                 return
             replies = await self._handle(actor, Event.message("/start"))
@@ -84,7 +76,7 @@ class WebChat:
 
     async def send_text(self, actor: Actor, text: str) -> list[dict[str, Any]]:
         """A typed message (or a menu button's label)."""
-        async with self._lock(actor.external_id):
+        async with self.repo.user_lock(actor.user_id):
             shown = text if len(text) <= TEXT_LIMIT else text[:200] + "……"
             replies = await self._handle(actor, Event.message(text))
             return await self._store(actor, [m.user_payload(shown), *await self._payloads(actor, replies)])
@@ -92,7 +84,7 @@ class WebChat:
     async def press(self, actor: Actor, data: str, message_id: int) -> list[dict[str, Any]]:
         """A button of message `message_id`. Only buttons that message offers count; an in-place edit
         (a multi-select toggle) replaces that message and adds no turn of its own."""
-        async with self._lock(actor.external_id):
+        async with self.repo.user_lock(actor.user_id):
             label = m.button_label(await self.history(actor, message_id - 1), message_id, data)
             if label is None:
                 return await self._store(actor, [m.bot_payload(Reply(t.STALE_BUTTON))])
