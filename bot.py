@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
-import importlib.util
 import json
 import logging
 import os
@@ -48,10 +47,6 @@ RUN_NEEDS_TOKEN = (
 )
 TRIAL_DB_LINE = "{reset}试用数据库：{where}（与正式数据分开）；清空试用数据：python bot.py chat --reset"
 PRODUCTION_DB_LINE = "注意：本次对话使用正式数据库 {where}，填报和订阅都会写入正式数据。"
-WEBHOOK_EXTRA_MISSING = (
-    "webhook 模式需要 python-telegram-bot 的 webhooks 组件：请重新运行 pip install -e . "
-    "（或 pip install 'python-telegram-bot[webhooks]'），或清空 WEBHOOK_URL 改用长轮询。"
-)
 
 # Our own loggers follow -v; everything else stays at WARNING (telegram: INFO) whatever -v says,
 # because httpx logs request URLs (which contain the token), PTB's webhook handler logs request
@@ -568,6 +563,7 @@ async def _web(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the web chat until SIGINT/SIGTERM."""
     from handlers.web import serve
 
+    _claim_sqlite(settings.database_url)
     host, port = args.host or settings.web_host, args.port or settings.web_port
     svc = await _open_services(settings)
     try:
@@ -584,47 +580,94 @@ async def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(settings: Settings) -> int:
     """Run against Telegram until SIGINT/SIGTERM (long polling, or a webhook when WEBHOOK_URL is set),
-    with the web chat beside it on WEB_HOST:WEB_PORT (WEB_PORT=0 leaves the web chat out)."""
+    with the web chat beside it on WEB_HOST:WEB_PORT (WEB_PORT=0 leaves the web chat out).
+
+    With a webhook and PostgreSQL this is one of N interchangeable workers (README "Several workers").
+    SIGTERM drains: /readyz turns 503, the servers stop accepting and finish the requests in flight,
+    the sender gives its claimed outbox rows back, then the process exits."""
+    from handlers.health import Health
     from handlers.telegram.app import build_application
-    from handlers.telegram.broadcast import resume_unfinished
+    from handlers.telegram.broadcast import sender_loop
     from handlers.telegram.ratelimit import PacedRateLimiter
 
+    _claim_sqlite(settings.database_url)
     if settings.webhook_url:
         _check_webhook_prerequisites(settings)
     svc = await _open_services(settings)
+    health = Health(svc.repo)
     try:
         app = build_application(svc, rate_limiter=PacedRateLimiter())
         stop = _stop_event()
-        await _start_telegram(app, settings)
+        webhook = await _start_telegram(app, settings, health)
+        web = None
+        sender = None
         try:
-            web = await _start_web_beside(svc, settings)
-            try:
-                app.create_task(resume_unfinished(app))
-                logger.info("Bot running; admins configured: %d", len(settings.admin_ids))
-                await stop.wait()
-            finally:
-                if web is not None:
-                    await web.cleanup()
+            web = await _start_web_beside(svc, settings, health)
+            sender = app.create_task(sender_loop(app), name="sender")
+            logger.info("Bot running; admins configured: %d", len(settings.admin_ids))
+            await stop.wait()
         finally:
+            health.draining = True
+            logger.info("Shutting down: finishing updates in flight")
+            for runner in (webhook, web):
+                if runner is not None:
+                    await runner.cleanup()
+            if sender is not None:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
             await _stop_telegram(app)
+            with contextlib.suppress(Exception):
+                released = await svc.repo.release_claimed()
+                if released:
+                    logger.info("Gave %d claimed outbox rows back", released)
     finally:
         await svc.repo.close()
     return 0
 
 
-async def _start_web_beside(svc: Any, settings: Settings) -> Any:
+async def _start_web_beside(svc: Any, settings: Settings, health: Any) -> Any:
     """The web chat in the Telegram process (users in mainland China cannot reach Telegram)."""
     if settings.web_port == 0:
         return None
     from handlers.web import start_web
 
     try:
-        return await start_web(svc, settings.web_host, settings.web_port)
+        return await start_web(svc, settings.web_host, settings.web_port, health=health)
     except OSError as exc:
         where = f"{settings.web_host}:{settings.web_port}"
         raise _StartupError(
             f"网页对话无法在 {where} 上启动（可设置 WEB_PORT）：{exc.strerror or exc}"
         ) from None
+
+
+_SQLITE_LOCKS: list[Any] = []  # open lock files, held until the process exits
+
+
+def _claim_sqlite(url: str) -> None:
+    """SQLite serves one process: a second `run`/`web` on the same file is refused (a lock file next to
+    it, released by the OS when the holder exits, even after kill -9). PostgreSQL takes N workers."""
+    import fcntl
+
+    path = _sqlite_file(url)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path.with_name(path.name + ".lock"), "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise _StartupError(
+            f"SQLite 数据库 {_describe_database(url)} 已被另一个进程（pid {holder}）使用：SQLite 只支持"
+            "单进程运行。请先停止该进程；需要多个进程时请改用 PostgreSQL（DATABASE_URL=postgresql+asyncpg://…）。"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    _SQLITE_LOCKS.append(handle)
 
 
 def _stop_event() -> asyncio.Event:
@@ -637,9 +680,7 @@ def _stop_event() -> asyncio.Event:
 
 
 def _check_webhook_prerequisites(settings: Settings) -> None:
-    """Before telling Telegram the webhook URL: the webhook server is installed and the port is free."""
-    if importlib.util.find_spec("tornado") is None:
-        raise _StartupError(WEBHOOK_EXTRA_MISSING)
+    """Before telling Telegram the webhook URL: the port is free."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webhook server binds
         try:
@@ -661,33 +702,30 @@ def _quiet_logger(name: str) -> Iterator[None]:
         target.setLevel(level)
 
 
-async def _start_telegram(app: Any, settings: Settings) -> None:
-    """initialize + start + polling/webhook; on any failure undo what started and raise one line."""
+async def _start_telegram(app: Any, settings: Settings, health: Any) -> Any:
+    """initialize + start + polling/webhook; on any failure undo what started and raise one line.
+    Returns the webhook's server runner (None when polling)."""
     try:
         with _quiet_logger("telegram.ext"):
-            await _start_updates(app, settings)
+            return await _start_updates(app, settings, health)
     except Exception as exc:
         with contextlib.suppress(Exception):
             await _stop_telegram(app)
         raise _StartupError(_startup_message(exc, settings)) from None
 
 
-async def _start_updates(app: Any, settings: Settings) -> None:
+async def _start_updates(app: Any, settings: Settings, health: Any) -> Any:
     await app.initialize()
     if app.post_init is not None:  # what run_polling would do: publish the command list
         await app.post_init(app)
     await app.start()
+    if settings.webhook_url:  # our server: it answers only once an update's work is committed
+        from handlers.telegram.webhook import start_webhook
+
+        return await start_webhook(app, settings, health)
     assert app.updater is not None
-    if settings.webhook_url:
-        await app.updater.start_webhook(
-            listen="0.0.0.0",
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret or None,
-        )
-    else:
-        await app.updater.start_polling()
+    await app.updater.start_polling()
+    return None
 
 
 async def _stop_telegram(app: Any) -> None:
@@ -716,8 +754,6 @@ def _startup_message(exc: BaseException, settings: Settings) -> str:
         return f"无法启动 webhook：没有权限监听端口 {port}（1024 以下需要特权），请换一个 WEBHOOK_PORT。"
     if isinstance(exc, OSError):
         return f"无法启动 webhook（端口 {port}）：{exc.strerror or exc}"
-    if isinstance(exc, RuntimeError) and "webhooks" in str(exc):
-        return WEBHOOK_EXTRA_MISSING
     detail = " ".join(str(exc).split())
     return f"启动失败：{type(exc).__name__}: {detail}" if detail else f"启动失败：{type(exc).__name__}"
 

@@ -4,7 +4,8 @@ Every accepted answer is saved as the user's draft before the reply goes out, so
 loses at most the message being typed, and a new `FormFlow` on the same database resumes. The
 pending 我的项目 "更新进展" step is kept in the repository's key-value store for the same reason.
 
-Calls for one user are serialised by a per-user lock; different users never wait for each other.
+Calls for one user are serialised by the repository's per-user lock (across processes on PostgreSQL);
+different users never wait for each other. Nothing is cached in memory: every call reads the draft.
 Submitting files the entry and closes the draft in one repository transaction (`submit_draft`), so
 a crash leaves either the draft or the entry, and a second 提交 finds no draft and files nothing.
 
@@ -15,13 +16,11 @@ Button data comes from the client and is checked before use: anything malformed 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
 import logging
 import re
-import weakref
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from policies.cycle import Filing, filing_quarter, format_date, quarter_name
@@ -112,63 +111,36 @@ class FormFlow:
         self.today = today
         self.ask = ask
         self.facts = facts
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._updates: dict[int, dict[str, Any]] | None = None
-        self._updates_loading = asyncio.Lock()
-        # Write-through cache of drafts: every change is committed first, then cached, so reads (two per
-        # typed message) cost no database round trip. One process serves a bot, so it cannot go stale.
-        # Kept as JSON text so no session ever shares mutable state with the cache.
-        self._drafts: dict[int, tuple[str, bool] | None] = {}
 
     # plumbing ----------------------------------------------------------------------------------------
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        return lock
+    # No state is kept here: drafts and pending 更新进展 steps are read from the repository on every
+    # call, so any worker on the database continues where another left off.
+    def _lock(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        return self.repo.user_lock(user_id)  # re-entrant: inside the core's own hold it is free
 
-    async def _pending_updates(self) -> dict[int, dict[str, Any]]:
-        """Pending 更新进展 steps, read from the repository once, then kept in memory and mirrored."""
-        if self._updates is None:
-            async with self._updates_loading:
-                if self._updates is None:
-                    stored = await self.repo.kv_get_all(UPDATE_NAMESPACE)
-                    self._updates = {int(k): dict(v) for k, v in stored.items()}
-        return self._updates
+    async def _pending_update(self, user_id: int) -> dict[str, Any] | None:
+        """The user's pending 更新进展 step, if any."""
+        stored = await self.repo.kv_get(UPDATE_NAMESPACE, str(user_id))
+        return dict(stored) if isinstance(stored, dict) else None
 
     async def _set_update(self, user_id: int, state: dict[str, Any] | None) -> None:
-        updates = await self._pending_updates()
         if state is None:
-            if updates.pop(user_id, None) is not None:
+            if await self._pending_update(user_id) is not None:  # a read is cheaper than a write
                 await self.repo.kv_delete(UPDATE_NAMESPACE, str(user_id))
             return
-        updates[user_id] = state
         await self.repo.kv_put(UPDATE_NAMESPACE, str(user_id), state)
 
-    async def _draft(self, user_id: int) -> tuple[dict[str, Any], bool] | None:
-        """(state, paused) of the user's draft, from the cache or the repository."""
-        if user_id not in self._drafts:
-            draft = await self.repo.get_draft(user_id)
-            self._drafts[user_id] = None if draft is None else (json.dumps(draft.state), draft.paused)
-        cached = self._drafts[user_id]
-        return None if cached is None else (json.loads(cached[0]), cached[1])
-
     async def _session(self, user_id: int) -> tuple[FormSession, bool] | None:
-        draft = await self._draft(user_id)
+        draft = await self.repo.get_draft(user_id)
         if draft is None:
             return None
-        state, paused = draft
-        return FormSession.from_dict(self.spec, state), paused
+        return FormSession.from_dict(self.spec, dict(draft.state)), draft.paused
 
     async def _save(self, user_id: int, session: FormSession, *, paused: bool = False) -> None:
-        state = session.to_dict()
-        await self.repo.save_draft(user_id, state, paused=paused)
-        self._drafts[user_id] = (json.dumps(state), paused)
+        await self.repo.save_draft(user_id, session.to_dict(), paused=paused)
 
     async def _delete_draft(self, user_id: int) -> None:
         await self.repo.delete_draft(user_id)
-        self._drafts[user_id] = None
 
     def filing(self) -> Filing:
         """The list an entry filed today goes into: the next quarter's once this one has closed."""
@@ -180,14 +152,14 @@ class FormFlow:
     # state queries ---------------------------------------------------------------------------------
     async def is_active(self, user_id: int) -> bool:
         """True when free text from this user belongs to the form (or a 更新进展 step), not the FAQ."""
-        if user_id in await self._pending_updates():
+        if await self._pending_update(user_id) is not None:
             return True
-        draft = await self._draft(user_id)
-        return draft is not None and not draft[1]
+        draft = await self.repo.get_draft(user_id)
+        return draft is not None and not draft.paused
 
     async def current_hint(self, user_id: int) -> list[Reply]:
         """For photos, stickers, voice... while a form is active: say what is expected."""
-        update = (await self._pending_updates()).get(user_id)
+        update = await self._pending_update(user_id)
         if update is not None:
             needed = {"status": "项目最新状态（请点击按钮）", "signed_on": "签约日期"}
             return [
@@ -231,7 +203,7 @@ class FormFlow:
     async def pause(self, user_id: int) -> list[Reply]:
         """/cancel: keep the draft, stop routing text to it."""
         async with self._lock(user_id):
-            if user_id in await self._pending_updates():
+            if await self._pending_update(user_id) is not None:
                 await self._set_update(user_id, None)
                 return [Reply("已取消更新进展。")]
             loaded = await self._session(user_id)
@@ -356,7 +328,7 @@ class FormFlow:
         async with self._lock(user_id):
             if len(text) > MAX_INPUT:  # refused, and the pending field asked again
                 return await self._pending_prompt(user_id, TOO_LONG)
-            update = (await self._pending_updates()).get(user_id)
+            update = await self._pending_update(user_id)
             if update is not None:
                 return await self._update_text(user_id, update, text)
             loaded = await self._session(user_id)
@@ -381,7 +353,7 @@ class FormFlow:
 
     async def _pending_prompt(self, user_id: int, note: str) -> list[Reply]:
         """`note`, then what the form (or the 更新进展 step) is waiting for, so the user can go on."""
-        update = (await self._pending_updates()).get(user_id)
+        update = await self._pending_update(user_id)
         if update is not None:
             entry = await self._owned_entry(user_id, int(update.get("entry_id", 0)))
             if entry is not None:
@@ -468,7 +440,6 @@ class FormFlow:
             await self._save(user_id, session)
             return [_prefixed("还有必填项未填写：", session.prompt())]
         if await self.repo.get_draft(user_id) is None:  # submitted by another process meanwhile
-            self._drafts[user_id] = None
             return [Reply(ALREADY_SUBMITTED, ((Button("我的项目", "e:list"),),))]
         fields = session.final_answers()
         quarter = self.quarter()
@@ -515,7 +486,6 @@ class FormFlow:
             entry = await self.repo.submit_draft(
                 user_id, quarter, changes, update_id=existing.id, profile=profile
             )
-        self._drafts[user_id] = None
         if entry is None:  # another press (or process) submitted this draft already
             logger.info("Second submit of an already submitted draft by user %s ignored", user_id)
             return [Reply(ALREADY_SUBMITTED, ((Button("我的项目", "e:list"),),))]
@@ -584,7 +554,7 @@ class FormFlow:
             return [await self._history(user_id, entry)]
         if action == "upd":
             return await self._begin_update(user_id, entry)
-        update = (await self._pending_updates()).get(user_id)
+        update = await self._pending_update(user_id)
         if update is None or update.get("entry_id") != entry.id:
             return [Reply("该按钮已过期。请在“我的项目”中重新点击“更新进展”。")]
         if action == "st" and len(args) > 1:

@@ -7,7 +7,8 @@ Every method commits before it returns, so a crash loses at most the call in fli
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from policies.records import (
@@ -24,6 +25,16 @@ from policies.records import (
 
 
 class Repository(Protocol):
+    # one user at a time, in every worker ----------------------------------------------------------
+    def user_lock(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold `user_id`'s lock in every process on this database (re-entrant within a task).
+        Calls inside the block may share one transaction that commits when it ends."""
+        ...
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once what the current `user_lock` block wrote is committed (now if none)."""
+        ...
+
     # profiles -----------------------------------------------------------------------------------
     async def get_profile(self, user_id: int) -> Profile | None: ...
     async def save_profile(self, profile: Profile) -> None: ...
@@ -132,11 +143,12 @@ class Repository(Protocol):
         """Back to pending after a retryable failure (attempts += 1)."""
         ...
 
-    # conversation persistence (PTB's BasePersistence stores JSON blobs here) ----------------------
-    async def kv_get_all(self, namespace: str) -> dict[str, Any]: ...
-    async def kv_get(self, namespace: str, key: str) -> Any:
+    # conversation state as JSON blobs --------------------------------------------------------------
+    async def kv_get(self, namespace: str, key: str) -> Any | None:
         """One value, or None."""
         ...
+
+    async def kv_get_all(self, namespace: str) -> dict[str, Any]: ...
 
     async def kv_put(self, namespace: str, key: str, value: Any) -> None: ...
     async def kv_delete(self, namespace: str, key: str) -> None: ...

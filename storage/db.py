@@ -145,6 +145,26 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     log.debug("database %s at migration %s", safe_url(engine.url), revision)
 
 
+def head_revisions() -> set[str]:
+    """The revisions the code expects the database at (one head, or several before branches merge)."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """None when the database answers and its schema is at the code's head; otherwise why not
+    (for /readyz: a worker of a newer release waits until the migration has run)."""
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}"
+    if set(rows) != head_revisions():
+        return f"schema at {sorted(rows)}, code expects {sorted(head_revisions())}"
+    return None
+
+
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     """Undo migrations down to `revision` (tests and manual rollbacks only)."""
     async with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:

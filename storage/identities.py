@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.validators import clean_input
 from storage.tables import ChatMessageRow, IdentityRow, UserRow
@@ -34,7 +34,12 @@ class IdentityStoreMixin:
     Telegram account to a web session) must call `forget_identity` here and tell other workers.
     """
 
-    _read: async_sessionmaker[AsyncSession]
+    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        raise NotImplementedError  # provided by SqlRepository
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        raise NotImplementedError  # provided by SqlRepository
+
     _identity_cache: dict[tuple[str, str], int]
 
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
@@ -49,7 +54,7 @@ class IdentityStoreMixin:
             return known
         found = await self.find_user(channel, external_id)
         if found is not None:
-            self._remember(channel, external_id, found)
+            self.after_commit(lambda: self._remember(channel, external_id, found))
             return found
         try:
             async with self._transaction() as s:
@@ -64,7 +69,8 @@ class IdentityStoreMixin:
                         channel=channel, external_id=external_id, user_id=user_id, created_at=_now()
                     )
                 )
-            self._remember(channel, external_id, int(user_id))
+            # Remembered once committed: a unit of work that rolls back leaves no user behind.
+            self.after_commit(lambda: self._remember(channel, external_id, int(user_id)))
             return int(user_id)
         except IntegrityError:
             again = await self.find_user(channel, external_id)
@@ -91,13 +97,13 @@ class IdentityStoreMixin:
         stmt = select(IdentityRow.user_id).where(
             IdentityRow.channel == channel, IdentityRow.external_id == external_id
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             value = (await s.execute(stmt)).scalar_one_or_none()
         return None if value is None else int(value)
 
     async def identities_of(self, user_id: int) -> list[tuple[str, str]]:
         stmt = select(IdentityRow.channel, IdentityRow.external_id).where(IdentityRow.user_id == user_id)
-        async with self._read() as s:
+        async with self._reading() as s:
             return [(c, e) for c, e in (await s.execute(stmt)).all()]
 
     async def append_messages(self, user_id: int, payloads: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -121,7 +127,7 @@ class IdentityStoreMixin:
             .order_by(ChatMessageRow.id)
             .limit(limit)
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             return [(int(i), dict(p), at) for i, p, at in (await s.execute(stmt)).all()]
 
     async def last_message_id(self, user_id: int) -> int:
@@ -131,6 +137,6 @@ class IdentityStoreMixin:
             .order_by(ChatMessageRow.id.desc())
             .limit(1)
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             value = (await s.execute(stmt)).scalar_one_or_none()
         return 0 if value is None else int(value)

@@ -26,18 +26,33 @@ import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, RowMapping, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    RowMapping,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
-from storage.db import WRITE_OPTION
+from storage.db import WRITE_OPTION, schema_problem
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
 from storage.platforms import PlatformStoreMixin
@@ -53,6 +68,7 @@ from storage.tables import (
     OutboxRow,
     ProfileRow,
     SubscriberRow,
+    TelegramUpdateRow,
 )
 from storage.webchat import WebChatStoreMixin
 
@@ -226,6 +242,20 @@ def _broadcast(row: BroadcastRow, totals: Mapping[str, int]) -> Broadcast:
     )
 
 
+USER_LOCK = 0  # lock namespaces: internal user ids
+TELEGRAM_LOCK = 1  # Telegram user ids (a webhook update is locked before its user is resolved)
+SENDER_LOCK = 2  # the one process that sends outbox rows (see `lead`)
+_LOCK_SPACE = 2**52  # Telegram ids stay below 2**52, so (namespace, id) is one distinct bigint
+
+
+@dataclass
+class _Unit:
+    """One transaction shared by every repository call of a task (see `SqlRepository.user_lock`)."""
+
+    session: AsyncSession
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
+
+
 def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -247,10 +277,103 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         self._write_lock = None if self._pg else asyncio.Lock()
         self.inflight_lease = dt.timedelta(seconds=inflight_lease)
         self.owner = uuid.uuid4().hex  # stamps claimed outbox rows, see the module docstring
+        self._unit: ContextVar[_Unit | None] = ContextVar(f"pairing_unit_{id(self)}", default=None)
+        self._held: ContextVar[frozenset[tuple[int, int]]] = ContextVar(
+            f"pairing_locks_{id(self)}", default=frozenset()
+        )
+        self._leader: AsyncConnection | None = None
+        self._user_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # per-user serialisation and units of work ----------------------------------------------------------
+
+    def user_lock(self, user_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold internal user `user_id`'s lock, see `lock`."""
+        return self.lock(USER_LOCK, user_id)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, namespace: int, user_id: int) -> AsyncIterator[None]:
+        """Hold `user_id`'s lock (ids of `namespace`: USER_LOCK, TELEGRAM_LOCK): one holder at a time
+        in this process (first come, first served) and, on PostgreSQL, in every process on the
+        database (`pg_advisory_xact_lock`).
+
+        On PostgreSQL the lock lives in a transaction that every repository call inside the block
+        shares (a unit of work): the block's writes commit together when it ends, or not at all when
+        it raises, and the lock is released by that commit (or by the server when the worker dies).
+        Re-entrant: a block inside another holder's block of the same task just joins it. On SQLite
+        (one process) only the in-process lock is taken and every call commits on its own."""
+        key = (namespace, user_id)
+        held = self._held.get()
+        if key in held:
+            yield
+            return
+        lock = self._user_locks.get(key)
+        if lock is None:
+            lock = self._user_locks[key] = asyncio.Lock()
+        async with lock:
+            token = self._held.set(held | {key})
+            try:
+                if not self._pg:
+                    yield
+                elif (unit := self._unit.get()) is not None:
+                    await self._advisory_lock(unit.session, key)
+                    yield
+                else:
+                    async with self._unit_of_work() as unit:
+                        await self._advisory_lock(unit.session, key)
+                        yield
+            finally:
+                self._held.reset(token)
+
+    @staticmethod
+    async def _advisory_lock(session: AsyncSession, key: tuple[int, int]) -> None:
+        namespace, ident = key
+        lock_id = namespace * _LOCK_SPACE + ident % _LOCK_SPACE
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+    @contextlib.asynccontextmanager
+    async def _unit_of_work(self) -> AsyncIterator[_Unit]:
+        async with self._write() as session, session.begin():
+            unit = _Unit(session)
+            token = self._unit.set(unit)
+            try:
+                yield unit
+            finally:
+                self._unit.reset(token)
+        for callback in unit.after_commit:  # outside the unit: a task started here does not join it
+            callback()
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call `callback` once the current unit of work has committed (now when there is none): a
+        broadcast's sender must not look for its rows before they are visible to other sessions."""
+        unit = self._unit.get()
+        if unit is None:
+            callback()
+        else:
+            unit.after_commit.append(callback)
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        """A session to read with: the unit's (which sees its own uncommitted writes), or a fresh one."""
+        unit = self._unit.get()
+        if unit is None:
+            async with self._read() as s:
+                yield s
+            return
+        unit.session.expunge_all()  # rows changed by Core statements must be read again, not remembered
+        yield unit.session
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction, committed on exit (BEGIN IMMEDIATE on SQLite)."""
+        """A write transaction, committed on exit (BEGIN IMMEDIATE on SQLite); inside a unit of work a
+        savepoint of the unit, so a caught error (a lost insert race) leaves the unit usable."""
+        unit = self._unit.get()
+        if unit is not None:
+            unit.session.expunge_all()
+            async with unit.session.begin_nested():
+                yield unit.session
+            return
         if self._write_lock is None:
             async with self._write.begin() as session:
                 yield session
@@ -266,14 +389,71 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     def dialect(self) -> str:
         return self._engine.dialect.name
 
+    async def readiness(self) -> str | None:
+        """None when the database answers and its schema is current; otherwise the problem."""
+        return await schema_problem(self._engine)
+
+    def telegram_lock(self, telegram_user_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """The lock of a Telegram account (taken before its internal user is known), see `lock`."""
+        return self.lock(TELEGRAM_LOCK, telegram_user_id)
+
+    async def lead(self) -> bool:
+        """Whether this process is the sender: the one process that sends outbox rows, so every
+        broadcast and reminder shares one rate budget however many workers run. Takes the role when
+        it is free (a PostgreSQL session advisory lock, kept on one connection for the process's
+        life; the server frees it when the process dies, and the next worker to ask takes over).
+        SQLite serves one process, which always leads."""
+        if not self._pg:
+            return True
+        if self._leader is not None:
+            try:
+                await self._leader.exec_driver_sql("SELECT 1")
+                await self._leader.commit()
+                return True
+            except Exception:  # the connection broke: so did the lock
+                log.warning("Lost the sender role with its database connection")
+                await self._drop_leader()
+        conn = await self._engine.connect()
+        try:
+            lock_id = SENDER_LOCK * _LOCK_SPACE
+            got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}))
+            await conn.commit()  # a session lock outlives the transaction; no transaction stays open
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return False
+        self._leader = conn
+        log.info("This process is now the sender (outbox and reminders)")
+        return True
+
+    async def _drop_leader(self) -> None:
+        conn, self._leader = self._leader, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()  # closing returns it to the pool still holding the lock
+
+    async def release_claimed(self) -> int:
+        """Graceful shutdown: this process's outbox rows in `sending` go back to pending now, so the
+        next sender need not wait for them (a request already sent may be sent again)."""
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.status == "sending", OutboxRow.claimed_by == self.owner)
+            .values(status="pending", claimed_by=None, claimed_at=None, updated_at=utcnow())
+        )
+        async with self._transaction() as s:
+            return int(cast("CursorResult[Any]", await s.execute(stmt)).rowcount)
+
     async def close(self) -> None:
-        """Dispose of the engine's connections."""
+        """Give up the sender role and dispose of the engine's connections."""
+        await self._drop_leader()
         await self._engine.dispose()
 
     # profiles ---------------------------------------------------------------------------------------
 
     async def get_profile(self, user_id: int) -> Profile | None:
-        async with self._read() as s:
+        async with self._reading() as s:
             row = await s.get(ProfileRow, user_id)
             if row is None:
                 return None
@@ -305,7 +485,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     # drafts -----------------------------------------------------------------------------------------
 
     async def get_draft(self, user_id: int) -> Draft | None:
-        async with self._read() as s:
+        async with self._reading() as s:
             row = await s.get(DraftRow, user_id)
             if row is None:
                 return None
@@ -370,7 +550,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     async def get_entry(self, entry_id: int) -> Entry | None:
         if not 0 < entry_id <= MAX_ENTRY_ID:
             return None
-        async with self._read() as s:
+        async with self._reading() as s:
             row = await s.get(EntryRow, entry_id)
             return None if row is None else _entry(row)
 
@@ -394,7 +574,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         )
         if filed_by is not None:
             stmt = stmt.where(EntryRow.user_id == filed_by)
-        async with self._read() as s:
+        async with self._reading() as s:
             for row in await s.scalars(stmt):
                 have = (
                     normalize_name(row.university),
@@ -505,7 +685,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
 
     async def entries_for_user(self, user_id: int) -> Sequence[Entry]:
         stmt = select(EntryRow).where(EntryRow.user_id == user_id).order_by(EntryRow.quarter, EntryRow.id)
-        async with self._read() as s:
+        async with self._reading() as s:
             return [_entry(row) for row in await s.scalars(stmt)]
 
     async def iter_entries(
@@ -528,8 +708,16 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     async def _stream(self, stmt: Any) -> AsyncGenerator[RowMapping, None]:
         """Rows as mappings, fetched in batches on a server-side cursor. Core, not ORM: twice as
         fast for exports, and nothing accumulates in an identity map."""
+        stmt = stmt.execution_options(yield_per=_STREAM_BATCH)
+        unit = self._unit.get()
+        if unit is not None:  # a second connection while holding the unit's could starve the pool
+            result = await unit.session.stream(stmt)
+            async for batch in result.mappings().partitions():
+                for row in batch:
+                    yield row
+            return
         async with self._engine.connect() as conn:
-            result = await conn.stream(stmt.execution_options(yield_per=_STREAM_BATCH))
+            result = await conn.stream(stmt)
             async for batch in result.mappings().partitions():
                 for row in batch:
                     yield row
@@ -538,7 +726,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         if not 0 < entry_id <= MAX_ENTRY_ID:
             return []
         stmt = select(EntryChangeRow).where(EntryChangeRow.entry_id == entry_id).order_by(EntryChangeRow.id)
-        async with self._read() as s:
+        async with self._reading() as s:
             return [_change(row) for row in await s.scalars(stmt)]
 
     async def iter_history(self) -> AsyncGenerator[EntryChange, None]:
@@ -596,13 +784,13 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
             .where(SubscriberRow.subscribed.is_(True), SubscriberRow.blocked.is_(False))
             .order_by(SubscriberRow.user_id)
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             return [_subscriber(row) for row in await s.scalars(stmt)]
 
     async def filed_users(self, quarter: str) -> set[int]:
         """Users with at least one entry in `quarter` (deadline reminders skip them)."""
         stmt = select(EntryRow.user_id).where(EntryRow.quarter == quarter).distinct()
-        async with self._read() as s:
+        async with self._reading() as s:
             return set(await s.scalars(stmt))
 
     # broadcasts and the outbox ----------------------------------------------------------------------
@@ -712,7 +900,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         return totals
 
     async def get_broadcast(self, broadcast_id: int) -> Broadcast | None:
-        async with self._read() as s:
+        async with self._reading() as s:
             row = await s.get(BroadcastRow, broadcast_id)
             if row is None:
                 return None
@@ -723,7 +911,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         open_rows = exists().where(
             OutboxRow.broadcast_id == BroadcastRow.id, OutboxRow.status.in_(OPEN_STATUSES)
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             rows = list(await s.scalars(select(BroadcastRow).where(open_rows).order_by(BroadcastRow.id)))
             totals = await self._totals(s, [row.id for row in rows])
             return [_broadcast(row, totals[row.id]) for row in rows]
@@ -824,19 +1012,19 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     async def outbox_items(self, broadcast_id: int) -> Sequence[OutboxItem]:
         """Every outbox row of a broadcast, by id (reports and tests). Extra to the Protocol."""
         stmt = select(OutboxRow).where(OutboxRow.broadcast_id == broadcast_id).order_by(OutboxRow.id)
-        async with self._read() as s:
+        async with self._reading() as s:
             return [_outbox(row) for row in await s.scalars(stmt)]
 
     # key-value store for PTB persistence ---------------------------------------------------------------
 
     async def kv_get_all(self, namespace: str) -> dict[str, Any]:
         stmt = select(KvRow.key, KvRow.value).where(KvRow.namespace == namespace)
-        async with self._read() as s:
+        async with self._reading() as s:
             return {key: value for key, value in (await s.execute(stmt)).all()}
 
-    async def kv_get(self, namespace: str, key: str) -> Any:
+    async def kv_get(self, namespace: str, key: str) -> Any | None:
         stmt = select(KvRow.value).where(KvRow.namespace == namespace, KvRow.key == key)
-        async with self._read() as s:
+        async with self._reading() as s:
             return (await s.execute(stmt)).scalar_one_or_none()
 
     async def kv_put(self, namespace: str, key: str, value: Any) -> None:
@@ -849,6 +1037,26 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     async def kv_delete(self, namespace: str, key: str) -> None:
         async with self._transaction() as s:
             await s.execute(delete(KvRow).where(KvRow.namespace == namespace, KvRow.key == key))
+
+    # Telegram updates already processed ----------------------------------------------------------------
+
+    async def update_processed(self, update_id: int) -> bool:
+        """Whether update `update_id`'s effects were committed (a redelivery must do nothing)."""
+        stmt = select(TelegramUpdateRow.update_id).where(TelegramUpdateRow.update_id == update_id)
+        async with self._reading() as s:
+            return (await s.execute(stmt)).first() is not None
+
+    async def record_update(self, update_id: int) -> None:
+        """Mark update `update_id` processed: in the unit of work of its effects, when there is one."""
+        stmt = self._insert(TelegramUpdateRow).values(update_id=update_id, processed_at=utcnow())
+        async with self._transaction() as s:
+            await s.execute(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
+
+    async def prune_updates(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
+        """Forget processed updates older than `older_than` (Telegram retries for at most a day)."""
+        stmt = delete(TelegramUpdateRow).where(TelegramUpdateRow.processed_at < utcnow() - older_than)
+        async with self._transaction() as s:
+            return int(cast("CursorResult[Any]", await s.execute(stmt)).rowcount)
 
     # audit ------------------------------------------------------------------------------------------
 

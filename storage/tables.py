@@ -278,3 +278,13 @@ class WebFileRow(Base):
     mime: Mapped[str] = mapped_column(String(128))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime]
+
+
+class TelegramUpdateRow(Base):
+    """A Telegram update whose effects are committed: recorded in the same transaction as those effects
+    (PostgreSQL), so a redelivered update (a retry after a worker died) is answered without doing twice."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime] = mapped_column(index=True)

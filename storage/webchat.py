@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import KvRow, WebFileRow
 
@@ -19,7 +19,9 @@ from storage.tables import KvRow, WebFileRow
 class WebChatStoreMixin:
     """`put_web_file`, `get_web_file`, `kv_setdefault` for SqlRepository."""
 
-    _read: async_sessionmaker[AsyncSession]
+    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        raise NotImplementedError  # provided by SqlRepository
+
     _insert: Any  # the dialect's INSERT (ON CONFLICT support), set by SqlRepository
 
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
@@ -47,7 +49,7 @@ class WebChatStoreMixin:
         stmt = select(WebFileRow.name, WebFileRow.mime, WebFileRow.data).where(
             WebFileRow.id == file_id, WebFileRow.user_id == user_id
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             row = (await s.execute(stmt)).one_or_none()
         return None if row is None else (str(row[0]), str(row[1]), bytes(row[2]))
 
@@ -58,7 +60,7 @@ class WebChatStoreMixin:
         stmt = self._insert(KvRow).values(namespace=namespace, key=key, value=value, updated_at=now)
         async with self._transaction() as s:
             await s.execute(stmt.on_conflict_do_nothing(index_elements=["namespace", "key"]))
-        async with self._read() as s:
+        async with self._reading() as s:
             stored = (
                 await s.execute(select(KvRow.value).where(KvRow.namespace == namespace, KvRow.key == key))
             ).scalar_one()

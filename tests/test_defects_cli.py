@@ -158,31 +158,6 @@ async def test_webhook_refused_by_telegram_is_one_line_not_still_running(tmp_pat
     assert err.strip().splitlines()[-1].startswith("Telegram 拒绝了设置 webhook")
 
 
-async def test_webhook_without_the_webhooks_extra_is_one_line(tmp_path: Path) -> None:
-    """The state of a clean install before the fix: tornado (the webhooks extra) cannot be imported."""
-    shadow = tmp_path / "shadow" / "tornado"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('not installed')\n", encoding="utf-8")
-    async with FakeBotApiServer() as server:
-        env = clean_env(
-            PYTHONPATH=str(shadow.parent),
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_BASE_URL=server.base_url,
-            DATABASE_URL=sqlite_url(tmp_path / "bot.sqlite3"),
-            WEBHOOK_URL="https://bot.example.org/telegram",
-            WEBHOOK_PORT=str(free_port()),
-        )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, BOT, "run", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
-    err = stderr.decode()
-    assert proc.returncode != 0
-    assert "still running" not in err and "Traceback" not in err
-    assert "python-telegram-bot[webhooks]" in err.strip().splitlines()[-1]
-
-
 async def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds

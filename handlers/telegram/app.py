@@ -29,7 +29,7 @@ from telegram.request import BaseRequest
 
 from handlers.services import Services
 from handlers.telegram import reminders
-from handlers.telegram.broadcast import OutboxSender, message_progress
+from handlers.telegram.broadcast import OutboxSender, is_sender, message_progress
 from handlers.telegram.context import attach, services, services_of
 from handlers.telegram.render import reply_with, send_replies, to_markup
 from policies.conversation import Actor, Event
@@ -66,7 +66,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _sender_key(update)
+        key = sender_key(update)
         if key is None:
             await coroutine
             return
@@ -83,7 +83,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def _sender_key(update: object) -> int | None:
+def sender_key(update: object) -> int | None:
+    """Whose update this is: the Telegram user (or the chat, for updates without one)."""
     if isinstance(update, Update):
         if update.effective_user is not None:
             return update.effective_user.id
@@ -196,12 +197,18 @@ def _launcher(app: App) -> Any:
     """Start a confirmed broadcast from this process, with a progress message for a Telegram admin."""
 
     async def launch(broadcast_id: int, admin: Actor) -> bool:
+        repo = services_of(app).repo
+        if not await is_sender(repo):  # the sender worker's loop picks it up within seconds
+            return True
         progress = None
         if admin.channel == CHANNEL and admin.chat_id is not None:
             status = await app.bot.send_message(admin.chat_id, "广播进度：准备中……")
             progress = message_progress(app.bot, status.chat.id, status.message_id)
-        sender = OutboxSender(app.bot, services_of(app).repo)
-        app.create_task(sender.run(broadcast_id, progress), name=f"broadcast-{broadcast_id}")
+        sender = OutboxSender(app.bot, repo)
+        # The broadcast's rows commit with the admin's turn: the sender starts after that commit.
+        repo.after_commit(
+            lambda: app.create_task(sender.run(broadcast_id, progress), name=f"broadcast-{broadcast_id}")
+        )
         return True
 
     return launch

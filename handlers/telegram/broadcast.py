@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol, runtime_checkable
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
@@ -302,6 +302,37 @@ async def resume_all(
         logger.info("Resuming broadcast %s (%s)", broadcast.id, dict(broadcast.totals))
         results.append(await OutboxSender(bot, repo, **sender_options).run(broadcast.id, progress))
     return results
+
+
+@runtime_checkable
+class Leads(Protocol):
+    async def lead(self) -> bool: ...
+
+
+async def is_sender(repo: object) -> bool:
+    """Whether this process sends outbox rows: the one worker holding the sender role (a repository
+    without roles, i.e. one process, always sends). Every broadcast and reminder then goes out through
+    one PacedRateLimiter, so Telegram's 30 messages/s hold for all workers together."""
+    return await repo.lead() if isinstance(repo, Leads) else True
+
+
+async def sender_loop(app: Any, interval: float = 2.0) -> None:
+    """Run in every worker: the sender finishes every open broadcast (an admin's from another worker, a
+    reminder, or one a dead sender left); the others only check every `interval` seconds whether the
+    role has become free."""
+    repo = services_of(app).repo
+    while True:
+        try:
+            if await is_sender(repo):
+                await resume_all(app.bot, repo)
+                prune = getattr(repo, "prune_updates", None)
+                if prune is not None:
+                    await prune()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Sending open broadcasts failed; trying again shortly")
+        await asyncio.sleep(interval)
 
 
 async def resume_unfinished(app: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals, resume_all
+from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals, is_sender, resume_all
 from handlers.telegram.context import services
 from policies.leaderboard import render_leaderboard
 from policies.models import PolicyBase
@@ -86,6 +86,15 @@ async def run_reminders(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Job callback (daily and catch-up)."""
     svc = services(context)
     leaderboard = svc.extras.get(LEADERBOARD_KEY) or repo_leaderboard(svc.repo)
+    if not await is_sender(svc.repo):  # another worker sends; creating (deduplicated) is still ours
+        await create_due_reminders(
+            svc.repo,
+            svc.policies.base,
+            svc.settings.today(),
+            admin_chat_ids=svc.settings.admin_ids,
+            leaderboard=leaderboard,
+        )
+        return
     runs = await send_due(
         context.bot,
         svc.repo,

@@ -29,6 +29,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from handlers.health import Health, add_health_routes
 from handlers.services import Services
 from handlers.web import messages as m
 from handlers.web import security, sessions
@@ -68,7 +69,11 @@ STATE = web.AppKey("web_state", WebState)
 
 
 def build_web_app(
-    svc: Services, *, limiter: security.RateLimiter | None = None, reminders: bool = False
+    svc: Services,
+    *,
+    limiter: security.RateLimiter | None = None,
+    reminders: bool = False,
+    health: Health | None = None,
 ) -> web.Application:
     """The web chat over `svc`. The cookie key is loaded on startup (`cleanup_ctx`); with `reminders`
     the daily reminder run lives here too (web-only deployments, where no Telegram JobQueue runs)."""
@@ -92,6 +97,7 @@ def build_web_app(
     app.router.add_post("/api/messages", api_post)
     app.router.add_get("/files/{file_id}", download)
     app.router.add_static("/static", HERE / "static", append_version=False)
+    add_health_routes(app, health or Health(svc.repo))
     return app
 
 
@@ -273,11 +279,14 @@ def content_disposition(name: str) -> str:
 
 
 # -- serving -----------------------------------------------------------------------------------------------
-async def start_web(svc: Services, host: str, port: int, *, reminders: bool = False) -> web.AppRunner:
+async def start_web(
+    svc: Services, host: str, port: int, *, reminders: bool = False, health: Health | None = None
+) -> web.AppRunner:
     """Start serving the web chat; `await runner.cleanup()` stops it. Beside Telegram (`bot.py run`) the
     JobQueue sends reminders, alone (`bot.py web`) pass `reminders=True`.
     Binding errors (port in use, no permission) raise OSError before anything is served."""
-    runner = web.AppRunner(build_web_app(svc, reminders=reminders), access_log=None, shutdown_timeout=5.0)
+    app = build_web_app(svc, reminders=reminders, health=health)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=30.0)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

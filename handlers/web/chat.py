@@ -1,16 +1,15 @@
 """One web user's turn: the event goes to the conversation core, the turn and the replies are stored in
 order, and the stored messages come back for the page. No routing lives here.
 
-Turns of one session run one after another (a lock per session), so the stored history is in the
-order the user acted; different sessions never wait for each other.
+Turns of one session run one after another, in every worker (`repo.user_lock`: on PostgreSQL the turn,
+its replies and their history are one transaction), so the stored history is in the order the user
+acted; different sessions never wait for each other.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,13 +45,6 @@ class WebChat:
             raise TypeError("the web chat needs a repository with web file storage (storage.SqlRepository)")
         self.svc = svc
         self.repo: WebStore = svc.repo
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def _lock(self, sid: str) -> asyncio.Lock:
-        lock = self._locks.get(sid)
-        if lock is None:
-            lock = self._locks[sid] = asyncio.Lock()
-        return lock
 
     async def actor(self, sid: str) -> Actor:
         """Web users are never admins (ADMIN_IDS are Telegram ids). Broadcasts and reminders reach them
@@ -64,7 +56,7 @@ class WebChat:
 
     async def greet(self, actor: Actor) -> None:
         """A session with no history starts with the greeting and the menu (as /start would show)."""
-        async with self._lock(actor.external_id):
+        async with self.repo.user_lock(actor.user_id):
             if await self.repo.last_message_id(actor.user_id):
                 return
             replies = await self._handle(actor, Event.message("/start"))
@@ -85,10 +77,8 @@ class WebChat:
 
     async def send_text(self, actor: Actor, text: str) -> list[dict[str, Any]]:
         """A typed message (or a menu button's label)."""
-        async with self._lock(actor.external_id):
-            cleaned = clean_input(
-                text[: TEXT_LIMIT + 1]
-            )  # what is stored must be storable (no NUL, no surrogate)
+        async with self.repo.user_lock(actor.user_id):
+            cleaned = clean_input(text[: TEXT_LIMIT + 1])  # stored text: no NUL, no lone surrogate
             shown = cleaned if len(text) <= TEXT_LIMIT else cleaned[:200] + "……"
             replies = await self._handle(actor, Event.message(text))
             return await self._store(actor, [m.user_payload(shown), *await self._payloads(actor, replies)])
@@ -96,7 +86,7 @@ class WebChat:
     async def press(self, actor: Actor, data: str, message_id: int) -> list[dict[str, Any]]:
         """A button of message `message_id`. Only buttons that message offers count; an in-place edit
         (a multi-select toggle) replaces that message and adds no turn of its own."""
-        async with self._lock(actor.external_id):
+        async with self.repo.user_lock(actor.user_id):
             label = m.button_label(await self.history(actor, message_id - 1), message_id, data)
             if label is None:
                 return await self._store(actor, [m.bot_payload(Reply(t.STALE_BUTTON))])

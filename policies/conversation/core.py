@@ -13,7 +13,9 @@ Text is routed in this order:
 Buttons are routed by their data prefix: `f:` form, `e:` 我的项目, `q:` a FAQ topic, `a:` admin, `m:` menu,
 `p:` 找平台.
 
-One user's events are handled one at a time (a per-user lock); different users never wait for each other.
+One user's events are handled one at a time, in every worker on the database (`repo.user_lock`: a
+PostgreSQL advisory lock, whose transaction the event's writes share); different users never wait for
+each other.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 
 from policies.conversation import texts as t
@@ -95,7 +96,6 @@ class Conversation:
         self.today = today
         self.admin = AdminFlow(repo, reports, self.quarter, self._reload, launcher)
         self.reports = reports
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._commands: dict[str, Handler] = {
             "start": self._start,
             "help": self._help,
@@ -125,16 +125,10 @@ class Conversation:
     def quarter(self) -> str:
         return quarter_of(self.today())
 
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = self._locks[user_id] = asyncio.Lock()
-        return lock
-
     # -- the entry point ---------------------------------------------------------------------------
     async def handle(self, actor: Actor, event: Event) -> list[Reply]:
         """Route one event; the replies are what the user sees, in order."""
-        async with self._lock(actor.user_id):
+        async with self.repo.user_lock(actor.user_id):
             if event.kind == "button":
                 return await self._button(actor, event.data)
             if event.kind == "file":

@@ -31,6 +31,7 @@ TABLES = {
     "broadcasts",
     "outbox",
     "kv",
+    "telegram_updates",
     "audit_log",
 }
 
