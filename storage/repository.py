@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -27,7 +29,7 @@ import re
 import unicodedata
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -261,6 +263,32 @@ def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[in
         yield items[start : start + size]
 
 
+class _Memo:
+    """Reads of drafts and key-value state remembered while one user's lock is held, so routing an event
+    (is a form active? which field? a pending update?) reads each once. Any write forgets them all;
+    closing at the end of the hold makes sure nothing outlives it."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[Any, ...], Any] = {}
+        self._open = True
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        if self._open and key in self._values:
+            return True, self._values[key]
+        return False, None
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        if self._open:
+            self._values[key] = value
+
+    def clear(self) -> None:
+        self._values.clear()
+
+    def close(self) -> None:
+        self._open = False
+        self._values.clear()
+
+
 class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
@@ -278,6 +306,10 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         self.inflight_lease = dt.timedelta(seconds=inflight_lease)
         self.owner = uuid.uuid4().hex  # stamps claimed outbox rows, see the module docstring
         self._unit: ContextVar[_Unit | None] = ContextVar(f"pairing_unit_{id(self)}", default=None)
+        self._memo: ContextVar[_Memo | None] = ContextVar(f"pairing_memo_{id(self)}", default=None)
+        # SQLite has one process (bot.py refuses a second): drafts and key-value state can be remembered
+        # between events, forgotten around every write of them. PostgreSQL workers share nothing.
+        self._cache: dict[tuple[Any, ...], Any] | None = None if self._pg else {}
         self._held: ContextVar[frozenset[tuple[int, int]]] = ContextVar(
             f"pairing_locks_{id(self)}", default=frozenset()
         )
@@ -287,6 +319,31 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
         )
 
     # per-user serialisation and units of work ----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _forgetting(self, key: tuple[Any, ...]) -> Iterator[None]:
+        """Around a write of `key`: forget it before, and after (a read racing the write may have
+        remembered the old value)."""
+        if self._cache is not None:
+            self._cache.pop(key, None)
+        try:
+            yield
+        finally:
+            if self._cache is not None:
+                self._cache.pop(key, None)
+
+    def _recall(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        memo = self._memo.get()
+        if self._cache is not None and key in self._cache:
+            return True, self._cache[key]
+        return memo.get(key) if memo is not None else (False, None)
+
+    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
+        if self._cache is not None:
+            self._cache[key] = value
+        memo = self._memo.get()
+        if memo is not None:
+            memo.put(key, value)
 
     def user_lock(self, user_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold internal user `user_id`'s lock, see `lock`."""
@@ -313,6 +370,8 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
             lock = self._user_locks[key] = asyncio.Lock()
         async with lock:
             token = self._held.set(held | {key})
+            memo = _Memo() if self._memo.get() is None else None
+            memo_token = self._memo.set(memo) if memo is not None else None
             try:
                 if not self._pg:
                     yield
@@ -324,6 +383,9 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
                         await self._advisory_lock(unit.session, key)
                         yield
             finally:
+                if memo is not None and memo_token is not None:
+                    memo.close()  # a task started inside the hold keeps the context: it must not reuse reads
+                    self._memo.reset(memo_token)
                 self._held.reset(token)
 
     @staticmethod
@@ -368,6 +430,9 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction, committed on exit (BEGIN IMMEDIATE on SQLite); inside a unit of work a
         savepoint of the unit, so a caught error (a lost insert race) leaves the unit usable."""
+        memo = self._memo.get()
+        if memo is not None:
+            memo.clear()  # any write: reads remembered during this hold may be stale
         unit = self._unit.get()
         if unit is not None:
             unit.session.expunge_all()
@@ -485,24 +550,35 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     # drafts -----------------------------------------------------------------------------------------
 
     async def get_draft(self, user_id: int) -> Draft | None:
+        found, draft = self._recall(("draft", user_id))
+        if found:
+            return None if draft is None else dataclasses.replace(draft, state=copy.deepcopy(draft.state))
         async with self._reading() as s:
             row = await s.get(DraftRow, user_id)
-            if row is None:
-                return None
-            return Draft(
-                user_id=row.user_id, state=dict(row.state), paused=row.paused, updated_at=row.updated_at
-            )
+            draft = None
+            if row is not None:
+                draft = Draft(
+                    user_id=row.user_id, state=dict(row.state), paused=row.paused, updated_at=row.updated_at
+                )
+        self._keep(("draft", user_id), None if draft is None else copy.deepcopy(draft))
+        return draft
 
     async def save_draft(self, user_id: int, state: Mapping[str, Any], *, paused: bool = False) -> None:
         values = {"state": _json_safe(dict(state), "draft state"), "paused": paused, "updated_at": utcnow()}
         stmt = self._insert(DraftRow).values(user_id=user_id, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["user_id"], set_=values)
-        async with self._transaction() as s:
-            await s.execute(stmt)
+        with self._forgetting(("draft", user_id)):
+            async with self._transaction() as s:
+                await s.execute(stmt)
+        if self._cache is not None and self._unit.get() is None:  # committed: remember what was written
+            when = values["updated_at"]
+            saved = Draft(user_id=user_id, state=values["state"], paused=paused, updated_at=when)
+            self._cache[("draft", user_id)] = copy.deepcopy(saved)
 
     async def delete_draft(self, user_id: int) -> None:
-        async with self._transaction() as s:
-            await s.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+        with self._forgetting(("draft", user_id)):
+            async with self._transaction() as s:
+                await s.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
 
     # entries ----------------------------------------------------------------------------------------
 
@@ -527,6 +603,18 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
     ) -> Entry | None:
         """File the user's draft and close it in one transaction, so a crash leaves either the draft
         or the entry, never both. See `policies.ports.Repository.submit_draft`."""
+        with self._forgetting(("draft", user_id)):
+            return await self._submit_draft(user_id, quarter, fields, update_id=update_id, profile=profile)
+
+    async def _submit_draft(
+        self,
+        user_id: int,
+        quarter: str,
+        fields: Mapping[str, Any],
+        *,
+        update_id: int | None,
+        profile: Profile | None,
+    ) -> Entry | None:
         new_row = None if update_id is not None else _new_entry_row(user_id, quarter, fields, None)
         async with self._transaction() as s:
             closed = cast(
@@ -1023,20 +1111,27 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
             return {key: value for key, value in (await s.execute(stmt)).all()}
 
     async def kv_get(self, namespace: str, key: str) -> Any | None:
+        found, value = self._recall(("kv", namespace, key))
+        if found:
+            return copy.deepcopy(value)
         stmt = select(KvRow.value).where(KvRow.namespace == namespace, KvRow.key == key)
         async with self._reading() as s:
-            return (await s.execute(stmt)).scalar_one_or_none()
+            value = (await s.execute(stmt)).scalar_one_or_none()
+        self._keep(("kv", namespace, key), copy.deepcopy(value))
+        return value
 
     async def kv_put(self, namespace: str, key: str, value: Any) -> None:
         values = {"value": _json_safe(value, f"{namespace} value"), "updated_at": utcnow()}
         stmt = self._insert(KvRow).values(namespace=namespace, key=key, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["namespace", "key"], set_=values)
-        async with self._transaction() as s:
-            await s.execute(stmt)
+        with self._forgetting(("kv", namespace, key)):
+            async with self._transaction() as s:
+                await s.execute(stmt)
 
     async def kv_delete(self, namespace: str, key: str) -> None:
-        async with self._transaction() as s:
-            await s.execute(delete(KvRow).where(KvRow.namespace == namespace, KvRow.key == key))
+        with self._forgetting(("kv", namespace, key)):
+            async with self._transaction() as s:
+                await s.execute(delete(KvRow).where(KvRow.namespace == namespace, KvRow.key == key))
 
     # Telegram updates already processed ----------------------------------------------------------------
 

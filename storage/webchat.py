@@ -27,6 +27,9 @@ class WebChatStoreMixin:
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         raise NotImplementedError  # provided by SqlRepository
 
+    def _forgetting(self, key: tuple[Any, ...]) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError  # provided by SqlRepository
+
     async def put_web_file(self, user_id: int, name: str, mime: str, data: bytes) -> str:
         """Store a file for `user_id`; returns its random id (the download link's last part)."""
         file_id = secrets.token_hex(16)
@@ -58,8 +61,9 @@ class WebChatStoreMixin:
         racing here both get the one value that was stored first."""
         now = dt.datetime.now(dt.UTC)
         stmt = self._insert(KvRow).values(namespace=namespace, key=key, value=value, updated_at=now)
-        async with self._transaction() as s:
-            await s.execute(stmt.on_conflict_do_nothing(index_elements=["namespace", "key"]))
+        with self._forgetting(("kv", namespace, key)):
+            async with self._transaction() as s:
+                await s.execute(stmt.on_conflict_do_nothing(index_elements=["namespace", "key"]))
         async with self._reading() as s:
             stored = (
                 await s.execute(select(KvRow.value).where(KvRow.namespace == namespace, KvRow.key == key))
