@@ -60,7 +60,7 @@ async def test_migrated_schema_equals_the_orm_metadata(repo: SqlRepository) -> N
         assert await conn.run_sync(_version) == _head()
 
 
-async def test_downgrade_to_base_and_upgrade_again(repo: SqlRepository) -> None:
+async def test_downgrade_to_base_and_upgrade_again(repo: SqlRepository, db_url: str) -> None:
     await repo.save_draft(1, {"step": 1})
     await downgrade(repo.engine, "base")
     async with repo.engine.connect() as conn:
@@ -68,7 +68,11 @@ async def test_downgrade_to_base_and_upgrade_again(repo: SqlRepository) -> None:
     await migrate(repo.engine)
     async with repo.engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
-    assert await repo.get_draft(1) is None
+    fresh = await open_repository(db_url)  # a process started after the operator's downgrade
+    try:
+        assert await fresh.get_draft(1) is None
+    finally:
+        await fresh.close()
 
 
 async def test_two_processes_opening_a_fresh_database_at_once(repo: SqlRepository, db_url: str) -> None:
