@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import errno
 import json
 import logging
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from policies.settings import PROJECT_ROOT, Settings, SettingsError
+from policies.settings import PROJECT_ROOT, TIMEZONE, Settings, SettingsError
 
 logger = logging.getLogger("pairing_bot")
 
@@ -117,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--force", action="store_true", help="replace existing files")
 
     sub.add_parser("check", help="validate the policy and form YAML and exit")
+
+    un = sub.add_parser("unanswered", help="declined and suggested questions, grouped by similarity")
+    un.add_argument("--since", type=_date_arg, help="only questions asked on or after YYYY-MM-DD")
+    un.add_argument("--format", dest="fmt", choices=["text", "xlsx"], default="text")
+    un.add_argument("--out", type=Path, help="FILE.xlsx (required with --format xlsx)")
 
     plat = sub.add_parser("platforms", help="the universities' platform catalogue (找平台)")
     psub = plat.add_subparsers(dest="platforms_command", metavar="ACTION", required=True)
@@ -280,6 +286,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return 0
     if command == "export":
         return await _export(args, settings)
+    if command == "unanswered":
+        return await _unanswered(args, settings)
     if command == "platforms":
         return await _platforms(args, settings)
     if command == "broadcast":
@@ -383,6 +391,61 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     for path in result.paths:
         print(path)
     print(f"共导出 {result.rows} 条记录，{len(result.paths)} 个文件。", file=sys.stderr)
+    return 0
+
+
+def _date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是 YYYY-MM-DD 格式的日期：{text}") from None
+
+
+async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
+    """The logged questions the bot declined or only suggested, similar ones together, most frequent first."""
+    from policies.unanswered import group_questions
+
+    if args.fmt == "xlsx" and args.out is None:
+        print("用法：python bot.py unanswered --format xlsx --out 文件.xlsx", file=sys.stderr)
+        return 2
+    store = _load_policies(settings)
+    since = dt.datetime.combine(args.since, dt.time(), TIMEZONE) if args.since else None
+    repo = await _open_repository(settings.database_url)
+    try:
+        groups = group_questions(await repo.unanswered_since(since))
+    finally:
+        await repo.close()
+
+    def topic(faq_id: str | None) -> str:
+        entry = store.matcher.by_id(faq_id) if faq_id else None
+        return f"{entry.topic}（{entry.id}）" if entry else "（无）"
+
+    if args.fmt == "xlsx":
+        from storage.xlsx import ColumnFormat, XlsxWriter
+
+        columns = [("次数", 8), ("最近的问法", 40), ("最近提问时间", 18)]
+        columns += [("最接近的条目", 36), ("全部问法", 80)]
+        with XlsxWriter(args.out) as book:
+            sheet = book.add_sheet("未答问题", [ColumnFormat(h, w) for h, w in columns])
+            sheet.append_rows(
+                [
+                    g.count,
+                    g.newest.question,
+                    g.newest.asked_at.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
+                    topic(g.top_candidate),
+                    "\n".join(g.examples()),
+                ]
+                for g in groups
+            )
+            sheet.close()
+        print(args.out)
+    else:
+        for g in groups:
+            when = g.newest.asked_at.astimezone(TIMEZONE).strftime("%Y-%m-%d")
+            print(f"{g.count} 次  最近 {when}「{g.newest.question}」  最接近：{topic(g.top_candidate)}")
+            for other in g.examples()[1:]:
+                print(f"    「{other}」")
+    print(f"共 {sum(g.count for g in groups)} 个问题，{len(groups)} 组。", file=sys.stderr)
     return 0
 
 

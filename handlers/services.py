@@ -53,6 +53,7 @@ class Services:
                 reports=SqlReports(self.repo),
                 today=self.settings.today,
                 platforms=catalogue,
+                unanswered=self.repo,
             )
         return self._conversation
 

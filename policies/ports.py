@@ -21,6 +21,7 @@ from policies.records import (
     Platform,
     Profile,
     Subscriber,
+    UnansweredQuestion,
 )
 
 
@@ -194,5 +195,20 @@ class PlatformStore(Protocol):
         ...
 
 
-class Store(Repository, Identities, PlatformStore, Protocol):
+class UnansweredLog(Protocol):
+    """Questions the bot declined or only suggested an answer to (`storage.unanswered`)."""
+
+    async def log_unanswered(
+        self, user_id: int, question: str, band: str, score: float, candidates: Sequence[tuple[str, float]]
+    ) -> None:
+        """Record one question with its band, score and top (faq id, score) candidates; the asker is
+        stored only as an opaque salted hash of `user_id`, the question cleaned and capped."""
+        ...
+
+    async def unanswered_since(self, since: dt.datetime | None = None) -> list[UnansweredQuestion]:
+        """The logged questions asked at or after `since` (all when None), oldest first."""
+        ...
+
+
+class Store(Repository, Identities, PlatformStore, UnansweredLog, Protocol):
     """Everything a channel adapter needs from storage."""

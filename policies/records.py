@@ -169,3 +169,16 @@ class ImportCounts:
     updated: int = 0
     removed: int = 0
     linked: int = 0  # entries of that quarter newly linked to a catalogue platform
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """A question the bot declined or only suggested an answer to (`bot.py unanswered` groups them).
+    `asker` is an opaque salted hash: it tells questions of one person apart, never who they are."""
+
+    asked_at: dt.datetime
+    asker: str
+    question: str
+    band: str  # "suggest" or "decline" (see `policies.matcher.Answer.band`)
+    score: float
+    candidates: tuple[tuple[str, float], ...]  # (faq id, score), best first

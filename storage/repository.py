@@ -72,6 +72,7 @@ from storage.tables import (
     SubscriberRow,
     TelegramUpdateRow,
 )
+from storage.unanswered import UnansweredStoreMixin
 from storage.webchat import WebChatStoreMixin
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ class _Memo:
         self._values.clear()
 
 
-class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin):
+class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
     def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -288,3 +289,18 @@ class TelegramUpdateRow(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class UnansweredRow(Base):
+    """A question the matcher declined or only suggested an answer to, for the secretariat to turn into
+    new similar questions. `asker` is a salted hash: questions of one person group, but never name them."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    asked_at: Mapped[dt.datetime] = mapped_column(index=True)
+    asker: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    band: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    candidates: Mapped[Any]  # [[faq id, score], ...], best first

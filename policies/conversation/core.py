@@ -34,7 +34,7 @@ from policies.cycle import QuarterError, quarter_of
 from policies.flows import FormFlow
 from policies.matcher import Answer
 from policies.platform_search import PlatformCatalogue
-from policies.ports import Repository
+from policies.ports import Repository, UnansweredLog
 from policies.replies import Button, Reply
 from policies.store import PolicyStore
 
@@ -44,6 +44,7 @@ TEXT_LIMIT = 4096  # Telegram's message limit; every channel refuses longer text
 DATA_LIMIT = 64  # Telegram's callback-data limit in bytes; longer data cannot be ours
 
 Handler = Callable[[Actor, str], Awaitable[list[Reply]]]
+UNANSWERED_CANDIDATES = 3  # top topics logged with a declined or suggested question
 
 
 def answer_reply(answer: Answer) -> Reply:
@@ -87,9 +88,12 @@ class Conversation:
         today: Callable[[], dt.date],
         launcher: BroadcastLauncher | None = None,
         platforms: PlatformCatalogue | None = None,
+        unanswered: UnansweredLog | None = None,
     ) -> None:
-        """`platforms`: the universities' catalogue (找平台); without it 找平台 says none is loaded."""
+        """`platforms`: the universities' catalogue (找平台); without it 找平台 says none is loaded.
+        `unanswered`: where declined and suggested questions are logged (`bot.py unanswered`)."""
         self.repo = repo
+        self.unanswered = unanswered
         self.finder = PlatformRoute(repo, platforms, flow) if platforms is not None else None
         self.policies = policies
         self.flow = flow
@@ -173,12 +177,26 @@ class Conversation:
             found = await self.finder.from_text(actor.user_id, text, answer)
             if found is not None:
                 return found
+        await self._log_unanswered(actor, answer)
         return [answer_reply(answer)]
 
     def _answer(self, actor: Actor, text: str) -> Answer:
         answer = self.policies.matcher.answer(text, self.today())
         logger.info("Question from user %s band=%s score=%.1f", actor.user_id, answer.band, answer.score)
         return answer
+
+    async def _log_unanswered(self, actor: Actor, answer: Answer) -> None:
+        """Keep a declined or only suggested question for the secretariat; never at the answer's cost."""
+        if self.unanswered is None or answer.band == "confident":
+            return
+        ranked = self.policies.matcher.rank(answer.question, UNANSWERED_CANDIDATES)
+        candidates = [(entry.id, score) for entry, score in ranked if score > 0]
+        try:
+            await self.unanswered.log_unanswered(
+                actor.user_id, answer.question, answer.band, answer.score, candidates
+            )
+        except Exception as exc:  # the exception may carry the question: name its type only
+            logger.warning("Unanswered question of user %s not logged: %s", actor.user_id, type(exc).__name__)
 
     async def _attachment(self, actor: Actor) -> list[Reply]:
         if await self.flow.is_active(actor.user_id):

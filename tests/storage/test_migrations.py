@@ -32,6 +32,7 @@ TABLES = {
     "outbox",
     "kv",
     "telegram_updates",
+    "unanswered_questions",
     "audit_log",
 }
 

@@ -1,0 +1,90 @@
+"""The log of questions the matcher declined or only suggested an answer to.
+
+A mixin of `SqlRepository` (it uses the repository's sessions), like `storage.identities`. The asker
+is stored as a keyed hash of the internal user id under a random salt kept in the kv store, so the
+log groups one person's questions without saying who asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies.records import UnansweredQuestion
+from policies.validators import clean_input
+from storage.tables import UnansweredRow
+
+QUESTION_LIMIT = 500  # characters of a logged question
+CANDIDATE_LIMIT = 3
+
+
+class UnansweredStoreMixin:
+    """`log_unanswered` and `unanswered_since` for SqlRepository."""
+
+    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        raise NotImplementedError  # provided by SqlRepository
+
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        raise NotImplementedError  # provided by SqlRepository
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        raise NotImplementedError  # provided by SqlRepository
+
+    kv_setdefault: Callable[[str, str, Any], Awaitable[Any]]  # provided by WebChatStoreMixin
+    _asker_salt: bytes | None = None
+
+    async def log_unanswered(
+        self,
+        user_id: int,
+        question: str,
+        band: str,
+        score: float,
+        candidates: Sequence[tuple[str, float]],
+    ) -> None:
+        """Record one declined or suggested question; the user id itself is never stored."""
+        asker = await self._asker(user_id)
+        row = {
+            "asked_at": dt.datetime.now(dt.UTC),
+            "asker": asker,
+            "question": clean_input(question)[:QUESTION_LIMIT],
+            "band": band,
+            "score": round(float(score), 2),
+            "candidates": [[faq_id, round(float(s), 2)] for faq_id, s in candidates[:CANDIDATE_LIMIT]],
+        }
+        async with self._transaction() as s:
+            await s.execute(insert(UnansweredRow).values(**row))
+
+    async def unanswered_since(self, since: dt.datetime | None = None) -> list[UnansweredQuestion]:
+        """The logged questions asked at or after `since` (all when None), oldest first."""
+        stmt = select(UnansweredRow).order_by(UnansweredRow.asked_at, UnansweredRow.id)
+        if since is not None:
+            stmt = stmt.where(UnansweredRow.asked_at >= since)
+        async with self._reading() as s:
+            rows = (await s.execute(stmt)).scalars().all()
+            return [
+                UnansweredQuestion(
+                    asked_at=r.asked_at,
+                    asker=r.asker,
+                    question=r.question,
+                    band=r.band,
+                    score=float(r.score),
+                    candidates=tuple((str(c[0]), float(c[1])) for c in r.candidates or ()),
+                )
+                for r in rows
+            ]
+
+    async def _asker(self, user_id: int) -> str:
+        salt = self._asker_salt
+        if salt is None:
+            stored = str(await self.kv_setdefault("unanswered", "salt", secrets.token_hex(32)))
+            salt = stored.encode()
+            self.after_commit(lambda: setattr(self, "_asker_salt", salt))  # only a committed salt
+        return hmac.new(salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
