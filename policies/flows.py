@@ -42,7 +42,7 @@ from policies.records import (
     Platform,
     Profile,
 )
-from policies.replies import Button, Reply
+from policies.replies import Button, Reply, is_button_data
 from policies.settings import TIMEZONE
 from policies.validators import MAX_INPUT, ValidationError, validate_date, validate_text
 
@@ -64,7 +64,6 @@ NO_ENTRIES = "您还没有填报过项目。点击“填报结对项目”或发
 EXPIRED = "该按钮已失效，未做任何处理。请发送 /start 重新打开菜单。"
 ALREADY_SUBMITTED = "该填报已提交，无需重复提交。可在“我的项目”中查看。"
 FILL_BUTTON = Button("填报结对项目", "f:fill")
-MAX_BUTTON_DATA = 64  # Telegram's limit for callback data, in bytes; ours is ASCII
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 ONE_LIST_RULE = "按要求一个高校院所一张清单、不合并：与几所高校合作，就分别填报几份。"
 PLATFORM_CHOICES = 8  # catalogue platforms offered as buttons at the platform-name step
@@ -378,7 +377,7 @@ class FormFlow:
     async def handle_button(self, user_id: int, data: str) -> list[Reply]:
         """An inline button: `f:...` (form) or `e:...` (我的项目). Data that no button of ours carries
         (non-ASCII, a lone surrogate, too long) is refused before anything reads it."""
-        if not _well_formed(data):
+        if not is_button_data(data):
             logger.info("Malformed button data from user %s refused", user_id)
             return [Reply(EXPIRED)]
         async with self._lock(user_id):
@@ -695,11 +694,6 @@ class FormFlow:
         if not changes:
             lines.append("暂无修改记录。")
         return Reply("\n".join(lines), ((Button(f"更新进展 #{entry.id}", f"e:upd:{entry.id}"),),))
-
-
-def _well_formed(data: str) -> bool:
-    """Could one of our buttons carry this? ASCII (so no lone surrogate), printable, within 64 bytes."""
-    return 0 < len(data) <= MAX_BUTTON_DATA and data.isascii() and data.isprintable()
 
 
 def _late_notice(filing: Filing) -> str:

@@ -47,6 +47,15 @@ class Reply:
     alert: bool = False
 
 
+BUTTON_DATA_LIMIT = 64  # Telegram's limit for callback data, in bytes; ours is ASCII, so also characters
+
+
+def is_button_data(data: str) -> bool:
+    """Could one of our buttons carry `data`? ASCII (so no lone surrogate), printable, 1-64 characters.
+    Anything else is a forged or broken press and is refused before anything reads it."""
+    return 0 < len(data) <= BUTTON_DATA_LIMIT and data.isascii() and data.isprintable()
+
+
 def rows(*buttons: Button, width: int = 2) -> tuple[tuple[Button, ...], ...]:
     """Lay buttons out `width` to a row."""
     return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))

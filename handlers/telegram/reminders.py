@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +16,12 @@ from telegram.ext import Application, CallbackContext
 
 from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals, is_sender, resume_all
 from handlers.telegram.context import services
-from policies.leaderboard import render_leaderboard
 from policies.models import PolicyBase
 from policies.ports import Repository
-from policies.reminders import create_due_reminders
+from policies.reminders import Leaderboard, create_due_reminders
 from policies.schedule import PlannedReminder
 from policies.settings import TIMEZONE
-from storage.exports import collect_leaderboard
+from storage.reports import SqlReports
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +30,6 @@ CATCH_UP_JOB_NAME = "reminders-catch-up"
 SEND_AT = dt.time(9, 0, tzinfo=TIMEZONE)
 CATCH_UP_DELAY = 10.0  # seconds after start: reminders missed while the bot was down
 LEADERBOARD_KEY = "leaderboard"  # Services.extras: async (quarter) -> leaderboard text
-
-Leaderboard = Callable[[str], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -73,19 +70,10 @@ async def send_due(
     return runs
 
 
-def repo_leaderboard(repo: Repository) -> Leaderboard:
-    """The week-6 leaderboard text computed from the repository's entries (streamed)."""
-
-    async def render(quarter: str) -> str:
-        return render_leaderboard(await collect_leaderboard(repo, quarter), quarter)
-
-    return render
-
-
 async def run_reminders(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Job callback (daily and catch-up)."""
     svc = services(context)
-    leaderboard = svc.extras.get(LEADERBOARD_KEY) or repo_leaderboard(svc.repo)
+    leaderboard = svc.extras.get(LEADERBOARD_KEY) or SqlReports(svc.repo).leaderboard_text
     if not await is_sender(svc.repo):  # another worker sends; creating (deduplicated) is still ours
         await create_due_reminders(
             svc.repo,

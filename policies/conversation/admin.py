@@ -59,8 +59,7 @@ class AdminFlow:
 
     # -- broadcast ---------------------------------------------------------------------------------
     async def _state(self, user_id: int) -> dict[str, Any]:
-        stored = await self.repo.kv_get_all(COMPOSE)
-        value = stored.get(str(user_id))
+        value = await self.repo.kv_get(COMPOSE, str(user_id))
         return dict(value) if isinstance(value, dict) else {"awaiting": False, "previews": {}}
 
     async def _put(self, user_id: int, state: dict[str, Any]) -> None:

@@ -35,13 +35,13 @@ from policies.flows import FormFlow
 from policies.matcher import Answer
 from policies.platform_search import PlatformCatalogue
 from policies.ports import Repository, UnansweredLog
-from policies.replies import Button, Reply
+from policies.replies import Button, Reply, is_button_data
 from policies.store import PolicyStore
+from policies.validators import clean_input
 
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096  # Telegram's message limit; every channel refuses longer text the same way
-DATA_LIMIT = 64  # Telegram's callback-data limit in bytes; longer data cannot be ours
 
 Handler = Callable[[Actor, str], Awaitable[list[Reply]]]
 UNANSWERED_CANDIDATES = 3  # top topics logged with a declined or suggested question
@@ -66,13 +66,6 @@ def split_command(text: str) -> tuple[str, str] | None:
     if not name or not name.isascii() or not name.replace("_", "").isalnum():
         return None
     return name, arg.strip()
-
-
-def clean(text: str) -> str:
-    """Drop what no channel should pass on (NUL, control and invisible characters) before routing."""
-    from policies.validators import clean_input  # the one normaliser of user input
-
-    return clean_input(text)
 
 
 class Conversation:
@@ -144,7 +137,7 @@ class Conversation:
             if await self.flow.is_active(actor.user_id):
                 return await self.flow.handle_text(actor.user_id, raw)  # says so and asks the field again
             return [Reply(t.TOO_LONG.format(limit=TEXT_LIMIT))]
-        text = clean(raw)
+        text = clean_input(raw)
         if not text:
             if await self.flow.is_active(actor.user_id):
                 return await self.flow.handle_text(actor.user_id, raw)
@@ -204,11 +197,7 @@ class Conversation:
         return [Reply(t.NOT_TEXT), t.MENU]
 
     async def _button(self, actor: Actor, data: str) -> list[Reply]:
-        if not data or len(data.encode("utf-8", "surrogatepass")) > DATA_LIMIT or not data.isprintable():
-            return [Reply(t.STALE_BUTTON)]
-        try:
-            data.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: not something we ever sent
+        if not is_button_data(data):
             return [Reply(t.STALE_BUTTON)]
         prefix = data.split(":", 1)[0]
         if prefix in ("f", "e"):
@@ -274,10 +263,10 @@ class Conversation:
     # -- commands and menu -------------------------------------------------------------------------
     async def _start(self, actor: Actor, _arg: str) -> list[Reply]:
         """Subscribe (where the channel can push), greet, show the menu, offer a paused draft back."""
+        name = clean_input(actor.name)
         if actor.inbox is not None and actor.private:
             chat = actor.chat_id if actor.chat_id is not None else actor.user_id
-            await self.repo.upsert_subscriber(actor.user_id, chat, clean(actor.name)[:200], actor.inbox)
-        name = clean(actor.name)
+            await self.repo.upsert_subscriber(actor.user_id, chat, name[:200], actor.inbox)
         first = name.split()[0] if name else ""
         replies = [Reply(t.GREETING.format(name=f"，{first}" if first else "")), t.MENU]
         replies.extend(await self.flow.offer_resume(actor.user_id))

@@ -6,6 +6,7 @@ in `data/cycle.yaml`.
 
 from __future__ import annotations
 
+from policies.flows import EXPIRED
 from policies.replies import Button, Reply
 
 MENU_ASK = "问政策"
@@ -60,7 +61,7 @@ TOO_LONG = "消息过长（超过 {limit} 字），未做处理。请精简后�
 EMPTY = "没有收到文字内容。请直接输入您的问题，或点击菜单中的功能。"
 NOT_TEXT = "暂时只能处理文字消息。请直接输入您的问题，或点击菜单中的功能。"
 UNKNOWN_COMMAND = "没有 {command} 这个命令。可用命令见 /help，或点击下方菜单。"
-STALE_BUTTON = "该按钮已失效，未做任何处理。请发送 /start 重新打开菜单。"  # = policies.flows.EXPIRED
+STALE_BUTTON = EXPIRED  # the form's own refusal of a button it never sent: one wording everywhere
 TOPIC_GONE = "该主题已更新，请重新输入您的问题。"
 INTERNAL_ERROR = "抱歉，处理您的消息时出现了问题。已填写的内容都已保存，请稍后重试或发送 /start。"
 STOPPED = "已退订，发送 /start 可重新订阅。"

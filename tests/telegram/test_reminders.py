@@ -17,6 +17,7 @@ from handlers.telegram.context import attach
 from policies.models import CycleWeek, Document, PolicyBase
 from policies.settings import Settings
 from storage import SqlRepository, open_repository
+from storage.reports import SqlReports
 from tests.fakeapi.core import FakeTelegram, Limits
 from tests.fakeapi.request import InProcessRequest
 from tests.fakeapi.server import ServerThread
@@ -111,7 +112,7 @@ async def test_leaderboard_from_the_repository(repo: SqlRepository) -> None:
     await repo.create_entry(
         1, "2026Q4", {"university": "中国海洋大学", "platform_name": "海洋装备平台", "status": "已签约"}
     )
-    text = await reminders.repo_leaderboard(repo)("2026Q4")
+    text = await SqlReports(repo).leaderboard_text("2026Q4")
     assert "中国海洋大学" in text and "2026Q4" in text
 
 
