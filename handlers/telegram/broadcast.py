@@ -5,7 +5,7 @@ Delivery guarantee (README "Broadcast delivery guarantee")
 Each recipient is one outbox row: pending -> sending -> sent | failed | blocked. A row is marked
 `sending` (committed) just before its request goes out and `sent` (with Telegram's message_id)
 just after the answer arrives. If the process dies in between, the next run - `python bot.py
-broadcast --resume`, or the bot's start-up `resume_unfinished` - sends every row left in
+broadcast --resume`, or the sender worker's `sender_loop` - sends every row left in
 `sending` again. Telegram's sendMessage has no idempotency key, so a request that reached
 Telegram just before the crash (or timed out after arriving) is delivered twice: delivery is
 *at-least-once* for that narrow in-flight window (at most `concurrency` rows per crash) and
@@ -333,11 +333,3 @@ async def sender_loop(app: Any, interval: float = 2.0) -> None:
         except Exception:
             logger.exception("Sending open broadcasts failed; trying again shortly")
         await asyncio.sleep(interval)
-
-
-async def resume_unfinished(app: Any) -> None:
-    """Start-up hook: resume interrupted broadcasts with the Application's bot and repository."""
-    try:
-        await resume_all(app.bot, services_of(app).repo)
-    except Exception:
-        logger.exception("Resuming unfinished broadcasts failed")
