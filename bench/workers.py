@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakeapi.core import Limits
 from tests.fakeapi.server import FakeBotApiServer
-from tests.test_workers import QUIET_DAY, SUMMARY, answers, field_label, start_workers
-from tests.workers import Balancer
+from tests.test_workers import QUIET_DAY, answers, start_workers
+from tests.workers import Balancer, file_one_entry
 
 
 async def run(workers_count: int, users: int, server_url: str) -> tuple[float, float, float, int]:
@@ -47,22 +47,7 @@ async def run(workers_count: int, users: int, server_url: str) -> tuple[float, f
                 balancer = Balancer(workers, http)
 
                 async def user(i: int) -> None:
-                    uid = 9_000_000 + i
-                    values = answers(i)
-                    await balancer.deliver(fake.user_says(uid, "/start", enqueue=False))
-                    await balancer.deliver(fake.user_says(uid, "/fill", enqueue=False))
-                    for _ in range(40):
-                        last = fake.last_message(uid)
-                        assert last is not None
-                        if "提交成功" in last.text:
-                            return
-                        if SUMMARY in last.text:
-                            update = fake.user_presses(uid, last.message_id, "f:submit", enqueue=False)
-                            await balancer.deliver(update)
-                            continue
-                        label = field_label(last.text.split("\n\n")[-1])
-                        assert label is not None, last.text
-                        await balancer.deliver(fake.user_says(uid, values[label], enqueue=False))
+                    await file_one_entry(fake, balancer.deliver, 9_000_000 + i, answers(i))
 
                 try:
                     started = time.perf_counter()

@@ -21,15 +21,14 @@ from storage.db import create_engine
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakeapi.core import Limits
 from tests.fakeapi.server import FakeBotApiServer
-from tests.web.support import PRESSED, TYPED
-from tests.workers import Balancer, Worker, free_port, worker_env
+from tests.forms import PRESSED, TYPED
+from tests.workers import Balancer, Worker, file_one_entry, free_port, worker_env
 
 pytestmark = pytest.mark.slow
 
 USERS = 36
 UNIVERSITY = PRESSED["驻区高校/科研机构"]
 MULTI = "技术研发、中试验证"
-SUMMARY = "请核对填报内容"
 QUIET_DAY = "2026-10-28"  # week 5 of 2026Q4: no reminder arrives between a prompt and its answer
 
 
@@ -42,13 +41,6 @@ def answers(i: int) -> dict[str, str]:
         "科创平台名称": f"海洋实验室{i}号",
         "共建项目名称": f"防腐涂层中试{i}",
     }
-
-
-def field_label(message: str) -> str | None:
-    for line in message.splitlines():
-        if line.startswith("第") and " · " in line:
-            return line.split(" · ", 1)[1].removesuffix("（选填）")
-    return None
 
 
 @pytest.fixture
@@ -111,22 +103,7 @@ async def test_three_workers_two_kills_every_entry_once_replies_in_order(pg_url:
         async def user(i: int) -> None:
             uid = 7_000_000 + i
             typed_labels[uid] = []
-            values = answers(i)
-            await deliver(fake.user_says(uid, "/start", first_name=f"用户{i}", enqueue=False))
-            await deliver(fake.user_says(uid, "/fill", enqueue=False))
-            for _ in range(40):
-                last = fake.last_message(uid)
-                assert last is not None
-                if "提交成功" in last.text:
-                    return
-                if SUMMARY in last.text:
-                    await deliver(fake.user_presses(uid, last.message_id, "f:submit", enqueue=False))
-                    continue
-                label = field_label(last.text.split("\n\n")[-1])
-                assert label is not None, last.text
-                typed_labels[uid].append(label)
-                await deliver(fake.user_says(uid, values[label], enqueue=False))
-            raise AssertionError(f"user {i} never finished: {fake.last_message(uid)}")
+            await file_one_entry(fake, deliver, uid, answers(i), typed=typed_labels[uid].append)
 
         try:
             await asyncio.gather(*(user(i) for i in range(USERS)))

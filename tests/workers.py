@@ -10,11 +10,15 @@ import random
 import signal
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from tests.fakeapi.core import FakeTelegram
+from tests.forms import field_label
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = str(ROOT / "bot.py")
@@ -136,3 +140,34 @@ class Balancer:
             self.retries += 1
             await asyncio.sleep(0.05 + random.random() * 0.1)
         raise AssertionError(f"update {update.get('update_id')} was never accepted")
+
+
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def file_one_entry(
+    fake: FakeTelegram,
+    deliver: Deliver,
+    uid: int,
+    values: dict[str, str],
+    *,
+    typed: Callable[[str], None] | None = None,
+) -> None:
+    """User `uid` files one entry through the webhook as a person types: /start, /fill, each asked field's
+    value from `values`, then 提交. `typed` hears each field label answered, in order."""
+    await deliver(fake.user_says(uid, "/start", first_name=f"用户{uid}", enqueue=False))
+    await deliver(fake.user_says(uid, "/fill", enqueue=False))
+    for _ in range(40):
+        last = fake.last_message(uid)
+        assert last is not None
+        if "提交成功" in last.text:
+            return
+        if "请核对填报内容" in last.text:
+            await deliver(fake.user_presses(uid, last.message_id, "f:submit", enqueue=False))
+            continue
+        label = field_label(last.text.split("\n\n")[-1])
+        assert label is not None, last.text
+        if typed is not None:
+            typed(label)
+        await deliver(fake.user_says(uid, values[label], enqueue=False))
+    raise AssertionError(f"user {uid} never finished: {fake.last_message(uid)}")
