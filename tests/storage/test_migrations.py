@@ -34,6 +34,9 @@ TABLES = {
     "telegram_updates",
     "unanswered_questions",
     "audit_log",
+    "enterprise_members",
+    "enterprise_invites",
+    "link_codes",
 }
 
 
