@@ -213,3 +213,11 @@ class PendingMember:
     requested_at: dt.datetime
     name: str = ""  # who asks: the profile's contact name, else the channel's name
     phone: str = ""  # the profile's contact phone, when known
+
+
+class LinkRefused(Exception):
+    """Linking two users would lose data: `reason` "drafts" (both have an unfinished draft)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

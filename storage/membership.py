@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies.records import Member, PendingMember
+from policies.records import LinkRefused, Member, PendingMember
 from storage.identities import IDENTITY_VERSION
 from storage.tables import (
     ChatMessageRow,
@@ -49,14 +49,6 @@ LINK_DIGITS = 8
 INVITE_USES = 20
 MEMBER_LOCK = 3  # advisory lock namespace (repository: 0 users, 1 Telegram ids, 2 the sender)
 _RANK = {"active": 2, "pending": 1, "rejected": 0}
-
-
-class LinkRefused(Exception):
-    """Linking would lose data (both users have a draft); `reason` is "drafts"."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _now() -> dt.datetime:
