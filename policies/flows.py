@@ -449,8 +449,11 @@ class FormFlow:
         fields = session.final_answers()
         if self.gate is not None:
             stop = await self.gate(user_id, fields)
-            if stop is not None:
+            if stop is not None:  # kept for later; the profile names the requester to who decides
                 await self._save(user_id, session, paused=True)
+                profile = _profile_of(user_id, fields)
+                if profile is not None:
+                    await self.repo.save_profile(profile)
                 return stop
         quarter = self.quarter()
         duplicate = await self.repo.find_duplicate(
@@ -484,10 +487,7 @@ class FormFlow:
     ) -> list[Reply]:
         """Submit: the entry (new, or `existing` updated) and the draft's end are one transaction."""
         answers = session.final_answers()
-        profile_values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
-        profile = None
-        if profile_values["enterprise_name"] and profile_values["credit_code"]:
-            profile = Profile(user_id=user_id, **profile_values)
+        profile = _profile_of(user_id, answers)
         if existing is None:
             entry = await self.repo.submit_draft(user_id, quarter, answers, profile=profile)
         else:
@@ -709,6 +709,14 @@ class FormFlow:
         if not changes:
             lines.append("暂无修改记录。")
         return Reply("\n".join(lines), ((Button(f"更新进展 #{entry.id}", f"e:upd:{entry.id}"),),))
+
+
+def _profile_of(user_id: int, answers: Mapping[str, Any]) -> Profile | None:
+    """The enterprise details of the form's answers, remembered for the next form; None when incomplete."""
+    values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
+    if values["enterprise_name"] and values["credit_code"]:
+        return Profile(user_id=user_id, **values)
+    return None
 
 
 def _late_notice(filing: Filing) -> str:
