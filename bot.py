@@ -422,13 +422,12 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     repo = await _open_repository(settings.database_url)
     try:
-        invite = await repo.create_invite(
-            code, args.name.strip(), "cli", days=args.days, max_uses=args.uses
-        )
+        invite = await repo.create_invite(code, args.name.strip(), "cli", days=args.days, max_uses=args.uses)
     finally:
         await repo.close()
     print(f"邀请码：{invite}")
-    print(f"企业：{args.name.strip() or '（未填名称）'}（{code}），{args.days} 天内有效，可供 {args.uses} 人使用")
+    name = args.name.strip() or "（未填名称）"
+    print(f"企业：{name}（{code}），{args.days} 天内有效，可供 {args.uses} 人使用")
     if settings.bot_username:
         print(f"Telegram：https://t.me/{settings.bot_username}?start=inv_{invite}")
     print(f"网页版：{settings.web_base()}/?invite={invite}")

@@ -32,7 +32,7 @@ class Membership(Protocol):
     normalised (upper-cased, no blanks)."""
 
     async def membership(self, credit_code: str, user_id: int) -> str | None:
-        """"active", "pending", "rejected", or None when the user never asked."""
+        """ "active", "pending", "rejected", or None when the user never asked."""
         ...
 
     async def request_membership(self, credit_code: str, user_id: int, enterprise_name: str) -> str:
@@ -45,7 +45,9 @@ class Membership(Protocol):
         ...
 
     async def reject_member(self, credit_code: str, user_id: int, decided_by: str) -> bool: ...
-    async def pending_members(self, *, credit_codes: Collection[str] | None = None) -> Sequence[PendingMember]:
+    async def pending_members(
+        self, *, credit_codes: Collection[str] | None = None
+    ) -> Sequence[PendingMember]:
         """Pending requests, oldest first; None: all, else only of these codes (a district's)."""
         ...
 
@@ -152,6 +154,7 @@ class Repository(Membership, Protocol):
     async def entries_for_user(self, user_id: int) -> Sequence[Entry]:
         """Entries the user filed, and every entry of each enterprise they are an active member of."""
         ...
+
     def iter_entries(
         self, *, quarter: str | None = None, university: str | None = None, credit_code: str | None = None
     ) -> AsyncIterator[Entry]:

@@ -57,7 +57,9 @@ class IdentityStoreMixin:
         if now - getattr(self, "_identity_checked", -IDENTITY_RECHECK) < IDENTITY_RECHECK:
             return cache
         self._identity_checked = now
-        stmt = select(KvRow.value).where(KvRow.namespace == IDENTITY_VERSION[0], KvRow.key == IDENTITY_VERSION[1])
+        stmt = select(KvRow.value).where(
+            KvRow.namespace == IDENTITY_VERSION[0], KvRow.key == IDENTITY_VERSION[1]
+        )
         async with self._reading() as s:
             version = (await s.execute(stmt)).scalar_one_or_none()
         if version != getattr(self, "_identity_version", None):

@@ -172,12 +172,16 @@ class MembershipStoreMixin:
     def _names(self) -> Any:
         """(user id -> best known name) as a subquery column pair: profile contact, else users.name."""
         return (
-            select(UserRow.id.label("uid"), func.coalesce(ProfileRow.contact_name, UserRow.name).label("name"))
+            select(
+                UserRow.id.label("uid"), func.coalesce(ProfileRow.contact_name, UserRow.name).label("name")
+            )
             .outerjoin(ProfileRow, ProfileRow.user_id == UserRow.id)
             .subquery()
         )
 
-    async def pending_members(self, *, credit_codes: Collection[str] | None = None) -> Sequence[PendingMember]:
+    async def pending_members(
+        self, *, credit_codes: Collection[str] | None = None
+    ) -> Sequence[PendingMember]:
         """Pending requests, oldest first; only of `credit_codes` when given (a district's)."""
         stmt = (
             select(EnterpriseMemberRow, UserRow.name, ProfileRow.contact_name, ProfileRow.contact_phone)
@@ -214,7 +218,9 @@ class MembershipStoreMixin:
             .order_by(EnterpriseMemberRow.requested_at, EnterpriseMemberRow.user_id)
         )
         async with self._reading() as s:
-            return [_member(row, contact or name or "") for row, name, contact in (await s.execute(stmt)).all()]
+            return [
+                _member(row, contact or name or "") for row, name, contact in (await s.execute(stmt)).all()
+            ]
 
     async def enterprises_of(self, user_id: int) -> Sequence[str]:
         """The credit codes this user is an active member of, sorted."""
@@ -288,7 +294,9 @@ class MembershipStoreMixin:
         async with self._transaction() as s:
             invite = (
                 await s.scalars(
-                    select(EnterpriseInviteRow).where(EnterpriseInviteRow.code_hash == _hash(code)).with_for_update()
+                    select(EnterpriseInviteRow)
+                    .where(EnterpriseInviteRow.code_hash == _hash(code))
+                    .with_for_update()
                 )
             ).first()
             if invite is None or invite.expires_at <= now:
@@ -398,16 +406,20 @@ class MembershipStoreMixin:
         moved = [
             (c, e)
             for c, e in (
-                await s.execute(select(IdentityRow.channel, IdentityRow.external_id).where(IdentityRow.user_id == gone))
+                await s.execute(
+                    select(IdentityRow.channel, IdentityRow.external_id).where(IdentityRow.user_id == gone)
+                )
             ).all()
         ]
         await s.execute(update(IdentityRow).where(IdentityRow.user_id == gone).values(user_id=keep))
         for table in (EntryRow, ChatMessageRow, WebFileRow):
             await s.execute(update(table).where(table.user_id == gone).values(user_id=keep))
-        await s.execute(update(EntryChangeRow).where(EntryChangeRow.changed_by == gone).values(changed_by=keep))
-        for table in (DraftRow, ProfileRow):  # one row per user: the kept user's wins, the other stays
-            if await s.get(table, keep) is None:
-                await s.execute(update(table).where(table.user_id == gone).values(user_id=keep))
+        await s.execute(
+            update(EntryChangeRow).where(EntryChangeRow.changed_by == gone).values(changed_by=keep)
+        )
+        for single in (DraftRow, ProfileRow):  # one row per user: the kept user's wins, the other stays
+            if await s.get(single, keep) is None:
+                await s.execute(update(single).where(single.user_id == gone).values(user_id=keep))
         await self._merge_subscriber(s, keep, gone)
         mine = {
             m.credit_code: m
@@ -417,19 +429,29 @@ class MembershipStoreMixin:
         for member in theirs:
             have = mine.get(member.credit_code)
             if have is not None and _RANK[have.status] < _RANK[member.status]:
-                have.status, have.decided_at, have.decided_by = member.status, member.decided_at, member.decided_by
+                have.status, have.decided_at, have.decided_by = (
+                    member.status,
+                    member.decided_at,
+                    member.decided_by,
+                )
         await s.flush()
         for member in theirs:
             if member.credit_code in mine:
                 await s.execute(
                     delete(EnterpriseMemberRow).where(
-                        and_(EnterpriseMemberRow.credit_code == member.credit_code, EnterpriseMemberRow.user_id == gone)
+                        and_(
+                            EnterpriseMemberRow.credit_code == member.credit_code,
+                            EnterpriseMemberRow.user_id == gone,
+                        )
                     )
                 )
             else:
                 await s.execute(
                     update(EnterpriseMemberRow)
-                    .where(EnterpriseMemberRow.credit_code == member.credit_code, EnterpriseMemberRow.user_id == gone)
+                    .where(
+                        EnterpriseMemberRow.credit_code == member.credit_code,
+                        EnterpriseMemberRow.user_id == gone,
+                    )
                     .values(user_id=keep)
                 )
         return moved

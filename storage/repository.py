@@ -997,7 +997,9 @@ class SqlRepository(
         if user_ids:
             payload: dict[str, Any] = {"v": 1, "from": "bot", "text": text, "kind": kind}
             if buttons:
-                payload["buttons"] = [[{"label": label, "data": data} for label, data in line] for line in buttons]
+                payload["buttons"] = [
+                    [{"label": label, "data": data} for label, data in line] for line in buttons
+                ]
             await s.execute(
                 insert(ChatMessageRow),
                 [{"user_id": uid, "payload": payload, "created_at": now} for uid in user_ids],

@@ -196,9 +196,7 @@ class OutboxSender:
             await asyncio.sleep(self.progress_interval)
 
     # ------------------------------------------------------------------------------- one row
-    async def _deliver(
-        self, item: OutboxItem, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
+    async def _deliver(self, item: OutboxItem, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Send one row and record the outcome; see the module docstring."""
         delay = self._not_before.pop(item.id, 0.0) - time.monotonic()
         if delay > 0:

@@ -24,7 +24,13 @@ from policies.conversation.events import Actor
 from policies.conversation.ports import BroadcastLauncher
 from policies.conversation.texts import STALE_BUTTON
 from policies.ports import Repository
-from policies.records import F_CREDIT_CODE, F_ENTERPRISE_CONTACT, F_ENTERPRISE_NAME, F_ENTERPRISE_PHONE, LinkRefused
+from policies.records import (
+    F_CREDIT_CODE,
+    F_ENTERPRISE_CONTACT,
+    F_ENTERPRISE_NAME,
+    F_ENTERPRISE_PHONE,
+    LinkRefused,
+)
 from policies.replies import Button, Reply, is_button_data
 
 logger = logging.getLogger(__name__)
@@ -48,16 +54,25 @@ REJECTED = (
     "您以“{name}”（{code}）名义填报的申请未获该企业成员同意，暂不能提交，草稿已保存。"
     "如有误，请向企业同事或所在功能区、镇街索取邀请码（发送 /join 邀请码）。"
 )
-ASK_MEMBERS = "{who}申请以{name}名义填报，是否同意？\n统一社会信用代码：{code}{phone}\n同意后对方可查看和更新贵企业的全部项目。"
+ASK_MEMBERS = (
+    "{who}申请以{name}名义填报，是否同意？\n统一社会信用代码：{code}{phone}\n"
+    "同意后对方可查看和更新贵企业的全部项目。"
+)
 APPROVED_BY_YOU = "已同意{who}以{name}名义填报。"
 REJECTED_BY_YOU = "已拒绝{who}以{name}名义填报的申请。"
 DECIDED_ALREADY = "该申请已处理过，无需重复操作。"
 NOT_A_MEMBER = "您不是该企业的成员，无法处理该申请。"
-TOLD_APPROVED = "✅ 您以“{name}”名义填报的申请已获同意。现在可在“我的项目”中查看该企业的项目；有未提交的草稿时发送 /fill 继续提交。"
+TOLD_APPROVED = (
+    "✅ 您以“{name}”名义填报的申请已获同意。现在可在“我的项目”中查看该企业的项目；"
+    "有未提交的草稿时发送 /fill 继续提交。"
+)
 TOLD_REJECTED = "您以“{name}”名义填报的申请未获同意。如有误，请向企业同事或所在功能区、镇街索取邀请码。"
 JOIN_USAGE = "请发送：/join 邀请码（由企业同事或所在功能区、镇街提供）。"
 JOIN_BAD = "邀请码无效、已过期或已用完，未做任何更改。请核对后重新发送，或向发放单位索取新的邀请码。"
-JOINED = "✅ 已加入企业（统一社会信用代码 {code}）。现在可在“我的项目”中查看和更新该企业的项目，填报时填写该代码即可直接提交。"
+JOINED = (
+    "✅ 已加入企业（统一社会信用代码 {code}）。现在可在“我的项目”中查看和更新该企业的项目，"
+    "填报时填写该代码即可直接提交。"
+)
 LINK_SHOW = (
     "关联码：{code}\n10 分钟内有效，仅可使用一次。请在另一个渠道（Telegram 或网页版）发送：/link {code}\n"
     "关联后两边是同一个账号：草稿、已填报项目和企业成员身份合并。请勿把关联码告诉他人。"
@@ -95,7 +110,9 @@ class MembershipFlow:
             return [Reply(STILL_PENDING.format(name=name, code=code))]
         who = str(answers.get(F_ENTERPRISE_CONTACT, "") or "") or "一位用户"
         phone = str(answers.get(F_ENTERPRISE_PHONE, "") or "")
-        text = ASK_MEMBERS.format(who=who, name=name, code=code, phone=f"\n联系电话：{phone}" if phone else "")
+        text = ASK_MEMBERS.format(
+            who=who, name=name, code=code, phone=f"\n联系电话：{phone}" if phone else ""
+        )
         await self._tell(
             user_id, await self.repo.member_inboxes(code), text, _decision_buttons(code, user_id)
         )
@@ -114,12 +131,16 @@ class MembershipFlow:
             logger.warning("User %s refused a membership decision (not a member)", actor.user_id)
             await self.repo.audit(actor.user_id, "membership_decision", False, code)
             return [Reply(NOT_A_MEMBER, alert=True)]
-        pending = {(p.credit_code, p.user_id): p for p in await self.repo.pending_members(credit_codes=[code])}
+        pending = {
+            (p.credit_code, p.user_id): p for p in await self.repo.pending_members(credit_codes=[code])
+        }
         request = pending.get((code, requester))
         decide = self.repo.approve_member if approve else self.repo.reject_member
         if request is None or not await decide(code, requester, f"user:{actor.user_id}"):
             return [Reply(DECIDED_ALREADY)]
-        await self.repo.audit(actor.user_id, "membership_approve" if approve else "membership_reject", True, code)
+        await self.repo.audit(
+            actor.user_id, "membership_approve" if approve else "membership_reject", True, code
+        )
         name = request.enterprise_name or code
         who = request.name or "对方"
         told = TOLD_APPROVED if approve else TOLD_REJECTED
@@ -129,7 +150,11 @@ class MembershipFlow:
         return [Reply(done.format(who=who, name=name))]
 
     async def _tell(
-        self, sender: int, user_ids: list[int] | Any, text: str, buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+        self,
+        sender: int,
+        user_ids: list[int] | Any,
+        text: str,
+        buttons: tuple[tuple[tuple[str, str], ...], ...] = (),
     ) -> None:
         """One outbox message to each of `user_ids` (web: written into their history at once)."""
         recipients = list(user_ids)

@@ -174,7 +174,9 @@ async def test_every_takeover_path_is_closed_for_a_non_member(
 
 def run_invite(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "ADMIN_"))}
-    env.update(DATABASE_URL=db_url, BOT_USERNAME="pairing_test_bot", PUBLIC_WEB_URL="https://chat.example.cn/")
+    env.update(
+        DATABASE_URL=db_url, BOT_USERNAME="pairing_test_bot", PUBLIC_WEB_URL="https://chat.example.cn/"
+    )
     return subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), "invite", *args],
         capture_output=True,
@@ -258,7 +260,9 @@ async def test_linking_telegram_and_web_merges_one_person(
     await other_web.send("/link")
     late = other_web.last_text().split("关联码：", 1)[1].split()[0]
     async with repo._transaction() as s:
-        await s.execute(update(LinkCodeRow).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        await s.execute(
+            update(LinkCodeRow).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+        )
     assert "关联码无效" in last_text(await tg.send(f"/link {late}", user_id=OTHER))
     assert await internal_id(repo, OTHER) == other  # not linked
     await tg.send("我的项目", user_id=OTHER)
