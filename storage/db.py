@@ -70,8 +70,9 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def create_engine(url: str | URL) -> AsyncEngine:
-    """An async engine for `url`; creates the SQLite file's parent directory."""
+def create_engine(url: str | URL, *, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine for `url`; creates the SQLite file's parent directory. `pool_size` (PostgreSQL):
+    connections kept and at most open (default: SQLAlchemy's 5 + 10 overflow)."""
     parsed = parse_url(url) if isinstance(url, str) else url
     # hide_parameters: a failed statement's error (and so its log line) must not carry the values,
     # which are users' form answers, phones and names.
@@ -90,6 +91,10 @@ def create_engine(url: str | URL) -> AsyncEngine:
     else:
         kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT_S}
         kwargs["pool_pre_ping"] = True
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 0
+            kwargs["pool_timeout"] = 60  # a burst of updates queues for a connection rather than fails
         engine = create_async_engine(parsed, **kwargs)
     return engine
 

@@ -304,3 +304,24 @@ class UnansweredRow(Base):
     band: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     candidates: Mapped[Any]  # [[faq id, score], ...], best first
+
+
+class RateSlotRow(Base):
+    """The Telegram rate budget shared by every worker of one bot: `next_at` is the earliest time the next
+    outgoing message may go (an even grid at the bot's rate, `storage.ratebudget`)."""
+
+    __tablename__ = "rate_slots"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[dt.datetime]
+
+
+class RateChatRow(Base):
+    """Per private chat: the theoretical arrival time of its next message (GCRA, 1 message/s with a small
+    burst); rows of chats idle for a minute are pruned."""
+
+    __tablename__ = "rate_chats"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[dt.datetime] = mapped_column(index=True)

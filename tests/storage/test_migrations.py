@@ -33,6 +33,8 @@ TABLES = {
     "kv",
     "telegram_updates",
     "unanswered_questions",
+    "rate_slots",
+    "rate_chats",
     "audit_log",
 }
 
