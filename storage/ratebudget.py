@@ -13,6 +13,13 @@ pacing itself, N x 29.5/s would go out; so every outgoing message first reserves
   one only while the grid is booked less than `bulk_horizon` seconds ahead (default 0.25 s, about 7
   slots); otherwise it is refused and asks again a little later. So replies wait behind at most
   `bulk_horizon` of broadcast traffic, and a broadcast gets every slot no reply wants.
+* Jitter: Telegram counts requests as they *arrive* in any sliding second, and a busy machine delays
+  some requests more than others, bunching them up. So, as `PacedRateLimiter` does in one process,
+  every reservation gets a number (`rate_slots.seq`, logged in `rate_sends`), and request k may only
+  go `window_seconds` (1.005 s) after request k-30 *completed* (`finish`), whichever worker sent it:
+  Telegram counted k-30 before answering it, so no 31 requests ever arrive within one second, however
+  late any of them went. A request 30 places earlier that never completes (its worker died) is waited
+  for at most `stale_after` seconds.
 * A 429 (RetryAfter) from Telegram pushes the whole grid back (`pause`): every worker waits.
 
 A chat's slot is reserved (and waited for) before its global slot, so a chat-limited message never
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -34,13 +42,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 _SLOT = text(
-    "INSERT INTO rate_slots (bot_id, next_at) "
-    "VALUES (:bot, clock_timestamp() + make_interval(secs => :iv)) "
-    "ON CONFLICT (bot_id) DO UPDATE "
-    "SET next_at = greatest(rate_slots.next_at, clock_timestamp()) + make_interval(secs => :iv) "
-    "WHERE rate_slots.next_at <= clock_timestamp() + make_interval(secs => :horizon) "
-    "RETURNING extract(epoch FROM next_at - clock_timestamp())::float8"
+    "WITH slot AS ("
+    " INSERT INTO rate_slots (bot_id, next_at, seq) "
+    " VALUES (:bot, clock_timestamp() + make_interval(secs => :iv), 1) "
+    " ON CONFLICT (bot_id) DO UPDATE "
+    " SET next_at = greatest(rate_slots.next_at, clock_timestamp()) + make_interval(secs => :iv), "
+    "     seq = rate_slots.seq + 1 "
+    " WHERE rate_slots.next_at <= clock_timestamp() + make_interval(secs => :horizon) "
+    " RETURNING seq, next_at), "
+    "logged AS (INSERT INTO rate_sends (bot_id, seq) SELECT :bot, seq FROM slot) "
+    "SELECT slot.seq, extract(epoch FROM slot.next_at - clock_timestamp())::float8, "
+    "       earlier.seq IS NOT NULL, "
+    "       extract(epoch FROM earlier.done_at - clock_timestamp())::float8 "
+    "FROM slot LEFT JOIN rate_sends earlier ON earlier.bot_id = :bot AND earlier.seq = slot.seq - :limit"
 )
+_EARLIER = text(
+    "SELECT extract(epoch FROM done_at - clock_timestamp())::float8 FROM rate_sends "
+    "WHERE bot_id = :bot AND seq = :seq"
+)
+_FINISH = text("UPDATE rate_sends SET done_at = clock_timestamp() WHERE bot_id = :bot AND seq = :seq")
 _CHAT = text(
     "INSERT INTO rate_chats (bot_id, chat_id, next_at) "
     "VALUES (:bot, :chat, clock_timestamp() + make_interval(secs => :iv)) "
@@ -49,18 +69,36 @@ _CHAT = text(
     "RETURNING extract(epoch FROM next_at - clock_timestamp())::float8"
 )
 _PAUSE = text(
-    "INSERT INTO rate_slots (bot_id, next_at) VALUES (:bot, clock_timestamp() + make_interval(secs => :s)) "
+    "INSERT INTO rate_slots (bot_id, next_at, seq) "
+    "VALUES (:bot, clock_timestamp() + make_interval(secs => :s), 0) "
     "ON CONFLICT (bot_id) DO UPDATE "
     "SET next_at = greatest(rate_slots.next_at, clock_timestamp() + make_interval(secs => :s))"
 )
 _PRUNE = text(
     "DELETE FROM rate_chats WHERE bot_id = :bot AND next_at < clock_timestamp() - interval '1 minute'"
 )
+_PRUNE_SENDS = text(
+    "DELETE FROM rate_sends WHERE bot_id = :bot "
+    "AND seq < (SELECT seq FROM rate_slots WHERE bot_id = :bot) - 1000"
+)
 _UNBOUNDED = 1e9  # seconds: a reply's reservation is never refused
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """A reserved send: `wait` seconds until its slot. `earlier_done` is how many seconds ago (negative)
+    the request `window_limit` places earlier completed, None while that one is still in flight;
+    `earlier` says whether there was one at all."""
+
+    seq: int
+    wait: float
+    earlier: bool
+    earlier_done: float | None
+
+
 class RateBudget:
-    """The shared budget of bot `bot_id` (see the module docstring). Methods return seconds to wait."""
+    """The shared budget of bot `bot_id` (see the module docstring): `ticket` + `wait_for` + `finish`
+    for every send (after `reserve_chat` for a private chat), `pause` on RetryAfter."""
 
     def __init__(
         self,
@@ -72,6 +110,9 @@ class RateBudget:
         chat_burst: int = 3,
         bulk_horizon: float = 0.25,
         safety: float = 0.01,
+        window_limit: int = 30,
+        window_seconds: float = 1.005,
+        stale_after: float = 5.0,
     ) -> None:
         if rate <= 0 or chat_rate <= 0 or chat_burst < 1 or bulk_horizon < 0:
             raise ValueError("rates must be > 0, chat_burst >= 1, bulk_horizon >= 0")
@@ -82,37 +123,88 @@ class RateBudget:
         self.chat_interval = 1.0 / chat_rate + safety
         self._chat_tolerance = (chat_burst - 1) * self.chat_interval
         self.bulk_horizon = bulk_horizon
+        self.window_limit = window_limit
+        self.window_seconds = window_seconds
+        self.stale_after = stale_after
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self.reservations = 0  # figures for tests and benchmarks
         self.refusals = 0
+        self.window_waits = 0
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    async def _drop(self) -> None:
+        """A broken connection: invalidate it, the next call reconnects."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.invalidate()
+            except Exception:  # already gone
+                log.debug("Could not invalidate the rate budget's connection", exc_info=True)
 
     async def _scalar(self, statement: Any, **params: Any) -> Any:
         async with self._lock:  # one statement at a time on the budget's own connection
-            if self._conn is None:
-                conn = await self._engine.connect()
-                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn = await self._connection()
             try:
-                result = await self._conn.execute(statement, {"bot": self.bot_id, **params})
+                result = await conn.execute(statement, {"bot": self.bot_id, **params})
                 return result.scalar_one_or_none() if result.returns_rows else None
             except BaseException:
-                conn, self._conn = self._conn, None  # a broken connection: the next call reconnects
-                try:
-                    await conn.invalidate()
-                except Exception:  # already gone
-                    log.debug("Could not invalidate the rate budget's connection", exc_info=True)
+                await self._drop()
                 raise
 
-    async def reserve(self, *, bulk: bool = False) -> float | None:
-        """Reserve the next global slot; seconds until it. None: a bulk request refused because replies
-        (or other bulk requests) have the grid booked more than `bulk_horizon` ahead."""
+    async def ticket(self, *, bulk: bool = False) -> Ticket | None:
+        """Reserve the next global slot. None: a bulk request refused because replies (or other bulk
+        requests) have the grid booked more than `bulk_horizon` ahead."""
         horizon = self.bulk_horizon if bulk else _UNBOUNDED
-        ahead = await self._scalar(_SLOT, iv=self.interval, horizon=horizon)
-        if ahead is None:
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                row = (
+                    await conn.execute(
+                        _SLOT, {"bot": self.bot_id, "iv": self.interval, "horizon": horizon,
+                                "limit": self.window_limit},
+                    )
+                ).first()  # fmt: skip
+            except BaseException:
+                await self._drop()
+                raise
+        if row is None:
             self.refusals += 1
             return None
         self.reservations += 1
-        return max(0.0, float(ahead) - self.interval)
+        seq, ahead, earlier, earlier_done = row
+        return Ticket(int(seq), max(0.0, float(ahead) - self.interval), bool(earlier), earlier_done)
+
+    async def wait_for(self, ticket: Ticket, sleep: Any = asyncio.sleep) -> None:
+        """Sleep until `ticket`'s slot and until `window_seconds` after the request `window_limit`
+        places earlier completed (polling while it is in flight, at most `stale_after` seconds)."""
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        target = asked + ticket.wait
+        done = ticket.earlier_done
+        if ticket.earlier and done is None:
+            give_up = asked + self.stale_after
+            while (done := await self._scalar(_EARLIER, seq=ticket.seq - self.window_limit)) is None:
+                if loop.time() > give_up:
+                    log.warning("Send %d never completed; not waiting for it any longer",
+                                ticket.seq - self.window_limit)  # fmt: skip
+                    break
+                await sleep(0.01)
+            asked = loop.time()
+        if done is not None:
+            target = max(target, asked + float(done) + self.window_seconds)
+        if (delay := target - loop.time()) > 0:
+            self.window_waits += 1 if target > asked + ticket.wait else 0
+            await sleep(delay)
+
+    async def finish(self, seq: int) -> None:
+        """Send `seq` got its answer (or was given up): later sends may count from now."""
+        await self._scalar(_FINISH, seq=seq)
 
     async def reserve_chat(self, chat_id: int) -> float:
         """Reserve private chat `chat_id`'s next message; seconds until it may go."""
@@ -126,6 +218,7 @@ class RateBudget:
     async def prune(self) -> int:
         """Forget chats idle for a minute (their bucket is full again)."""
         async with self._engine.begin() as conn:
+            await conn.execute(_PRUNE_SENDS, {"bot": self.bot_id})
             result = await conn.execute(_PRUNE, {"bot": self.bot_id})
             return int(getattr(result, "rowcount", 0) or 0)
 

@@ -314,6 +314,18 @@ class RateSlotRow(Base):
 
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     next_at: Mapped[dt.datetime]
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)  # reservations handed out so far
+
+
+class RateSendRow(Base):
+    """One reserved send and when its answer came (NULL while in flight): a send may only go 1.005 s
+    after the one 30 places earlier completed, whichever worker sent it (`storage.ratebudget`)."""
+
+    __tablename__ = "rate_sends"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    done_at: Mapped[dt.datetime | None]
 
 
 class RateChatRow(Base):

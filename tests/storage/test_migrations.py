@@ -34,6 +34,7 @@ TABLES = {
     "telegram_updates",
     "unanswered_questions",
     "rate_slots",
+    "rate_sends",
     "rate_chats",
     "audit_log",
 }

@@ -33,6 +33,35 @@ def budget(repo: SqlRepository, bot: int = 1, **options: Any) -> RateBudget:
     return made
 
 
+async def wait(b: RateBudget, *, bulk: bool = False) -> float:
+    ticket = await b.ticket(bulk=bulk)
+    assert ticket is not None
+    return ticket.wait
+
+
+async def test_window_counts_from_the_completion_30_sends_earlier(pg_repo: SqlRepository) -> None:
+    """However late a request went, the one 30 places later waits 1.005 s after it completed."""
+    b = budget(pg_repo, rate=1000.0, window_limit=3, window_seconds=2.0)
+    try:
+        tickets = [await b.ticket() for _ in range(3)]
+        fourth = await b.ticket()
+        assert fourth is not None and fourth.earlier and fourth.earlier_done is None  # #1 in flight
+        for t in tickets:
+            assert t is not None
+            await b.finish(t.seq)
+        fifth = await b.ticket()
+        assert fifth is not None and fifth.earlier_done is not None and -1 < fifth.earlier_done <= 0
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+        await b.wait_for(fifth, sleep)
+        assert slept and round(slept[-1]) == 2  # 2 s after #2 completed, not at its grid slot
+    finally:
+        await b.close()
+
+
 async def test_sqlite_has_no_shared_budget(tmp_path: Any) -> None:
     repo = await open_repository(f"sqlite+aiosqlite:///{tmp_path / 'one.sqlite3'}")
     try:
@@ -45,9 +74,10 @@ async def test_slots_are_spaced_across_workers_and_bots(pg_repo: SqlRepository) 
     first, second = budget(pg_repo, rate=1.0), budget(pg_repo, rate=1.0)  # two workers of bot 1
     other_bot = budget(pg_repo, bot=2, rate=1.0)
     try:
-        waits = [await first.reserve(), await second.reserve(), await first.reserve(), await second.reserve()]
-        assert [round(w or 0) for w in waits] == [0, 1, 2, 3]  # one grid, whoever asks
-        assert round(await other_bot.reserve() or 0) == 0  # another bot has its own budget
+        tickets = [await first.ticket(), await second.ticket(), await first.ticket(), await second.ticket()]
+        assert [round(t.wait) for t in tickets if t] == [0, 1, 2, 3]  # one grid, whoever asks
+        assert [t.seq for t in tickets if t] == [1, 2, 3, 4]
+        assert round(await wait(other_bot)) == 0  # another bot has its own budget
     finally:
         for b in (first, second, other_bot):
             await b.close()
@@ -56,9 +86,9 @@ async def test_slots_are_spaced_across_workers_and_bots(pg_repo: SqlRepository) 
 async def test_bulk_only_takes_a_slot_while_the_grid_is_not_booked_ahead(pg_repo: SqlRepository) -> None:
     b = budget(pg_repo, rate=1.0, bulk_horizon=0.5)
     try:
-        assert round(await b.reserve(bulk=True) or 0) == 0  # idle grid: a broadcast goes at once
-        assert await b.reserve(bulk=True) is None  # booked 1 s ahead > 0.5 s: the broadcast waits
-        assert round(await b.reserve() or 0) == 1  # a reply still gets the next slot
+        assert round(await wait(b, bulk=True)) == 0  # idle grid: a broadcast goes at once
+        assert await b.ticket(bulk=True) is None  # booked 1 s ahead > 0.5 s: the broadcast waits
+        assert round(await wait(b)) == 1  # a reply still gets the next slot
         assert (b.reservations, b.refusals) == (2, 1)
     finally:
         await b.close()
@@ -78,7 +108,7 @@ async def test_retry_after_pauses_every_worker(pg_repo: SqlRepository) -> None:
     one, two = budget(pg_repo, rate=10.0), budget(pg_repo, rate=10.0)
     try:
         await one.pause(5)
-        assert round(await two.reserve() or 0) == 5
+        assert round(await wait(two)) == 5
     finally:
         await one.close()
         await two.close()
@@ -113,7 +143,7 @@ async def test_replies_overtake_a_broadcast_in_the_shared_limiter(pg_repo: SqlRe
 
     try:
         sending = asyncio.create_task(broadcast())
-        while len(order) < 2:
+        while len(order) < 2:  # noqa: ASYNC110 - the limiter offers no event to wait on
             await asyncio.sleep(0.05)
         await send("reply", 1)
         await sending

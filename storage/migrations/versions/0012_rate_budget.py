@@ -22,7 +22,15 @@ def upgrade() -> None:
         "rate_slots",
         sa.Column("bot_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("bot_id", name=op.f("pk_rate_slots")),
+    )
+    op.create_table(
+        "rate_sends",
+        sa.Column("bot_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("bot_id", "seq", name=op.f("pk_rate_sends")),
     )
     op.create_table(
         "rate_chats",
@@ -37,4 +45,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_rate_chats_next_at"), table_name="rate_chats")
     op.drop_table("rate_chats")
+    op.drop_table("rate_sends")
     op.drop_table("rate_slots")
