@@ -60,7 +60,10 @@ _EARLIER = text(
     "SELECT extract(epoch FROM done_at - clock_timestamp())::float8 FROM rate_sends "
     "WHERE bot_id = :bot AND seq = :seq"
 )
-_FINISH = text("UPDATE rate_sends SET done_at = clock_timestamp() WHERE bot_id = :bot AND seq = :seq")
+_FINISH = text(
+    "UPDATE rate_sends SET done_at = clock_timestamp() - make_interval(secs => :ago) "
+    "WHERE bot_id = :bot AND seq = :seq"
+)
 _CHAT = text(
     "INSERT INTO rate_chats (bot_id, chat_id, next_at) "
     "VALUES (:bot, :chat, clock_timestamp() + make_interval(secs => :iv)) "
@@ -112,7 +115,7 @@ class RateBudget:
         safety: float = 0.01,
         window_limit: int = 30,
         window_seconds: float = 1.005,
-        stale_after: float = 5.0,
+        stale_after: float = 3.0,
     ) -> None:
         if rate <= 0 or chat_rate <= 0 or chat_burst < 1 or bulk_horizon < 0:
             raise ValueError("rates must be > 0, chat_burst >= 1, bulk_horizon >= 0")
@@ -182,29 +185,41 @@ class RateBudget:
 
     async def wait_for(self, ticket: Ticket, sleep: Any = asyncio.sleep) -> None:
         """Sleep until `ticket`'s slot and until `window_seconds` after the request `window_limit`
-        places earlier completed (polling while it is in flight, at most `stale_after` seconds)."""
+        places earlier completed (if that one is still in flight at the slot, poll for it, at most
+        `stale_after` seconds: its worker may have died)."""
         loop = asyncio.get_running_loop()
         asked = loop.time()
         target = asked + ticket.wait
         done = ticket.earlier_done
         if ticket.earlier and done is None:
-            give_up = asked + self.stale_after
+            await _sleep_until(loop, target, sleep)
+            give_up = loop.time() + self.stale_after
             while (done := await self._scalar(_EARLIER, seq=ticket.seq - self.window_limit)) is None:
                 if loop.time() > give_up:
                     log.warning("Send %d never completed; not waiting for it any longer",
                                 ticket.seq - self.window_limit)  # fmt: skip
                     break
-                await sleep(0.01)
+                await sleep(0.02)
             asked = loop.time()
-        if done is not None:
-            target = max(target, asked + float(done) + self.window_seconds)
-        if (delay := target - loop.time()) > 0:
-            self.window_waits += 1 if target > asked + ticket.wait else 0
-            await sleep(delay)
+        if done is not None and asked + float(done) + self.window_seconds > target:
+            self.window_waits += 1
+            target = asked + float(done) + self.window_seconds
+        await _sleep_until(loop, target, sleep)
 
-    async def finish(self, seq: int) -> None:
-        """Send `seq` got its answer (or was given up): later sends may count from now."""
-        await self._scalar(_FINISH, seq=seq)
+    async def finish(self, seq: int, completed_at: float | None = None) -> None:
+        """Send `seq` got its answer (or was given up) at `completed_at` (the event loop's clock; default
+        now): later sends count their second from then. The time is taken here, not when the statement
+        runs, so waiting for the connection does not make the next sends wait longer."""
+        loop = asyncio.get_running_loop()
+        at = loop.time() if completed_at is None else completed_at
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                ago = max(0.0, loop.time() - at)
+                await conn.execute(_FINISH, {"bot": self.bot_id, "seq": seq, "ago": ago})
+            except BaseException:
+                await self._drop()
+                raise
 
     async def reserve_chat(self, chat_id: int) -> float:
         """Reserve private chat `chat_id`'s next message; seconds until it may go."""
@@ -227,3 +242,8 @@ class RateBudget:
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
+
+
+async def _sleep_until(loop: asyncio.AbstractEventLoop, when: float, sleep: Any) -> None:
+    if (delay := when - loop.time()) > 0:
+        await sleep(delay)

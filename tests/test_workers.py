@@ -206,8 +206,9 @@ async def _outbox_state(url: URL) -> tuple[dict[int, str | None], set[str]]:
                 ).all()
             )
             rows = await conn.execute(
-                text("SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' "
-                     "AND objsubid = 1 AND granted AND (classid::bigint << 32) >= :low"),
+                text("SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+                     "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+                     "AND (classid::bigint << 32) >= :low"),
                 {"low": PRESENCE_LOCK * 2**52},
             )  # fmt: skip
             live = {f"{key - PRESENCE_LOCK * 2**52:013x}" for (key,) in rows}
@@ -262,6 +263,9 @@ async def test_three_workers_share_a_3000_recipient_broadcast_at_30_per_second_o
         rate = (len(sends) - 1) / (sends[-1] - sends[0])
         doubled = {chat for chat in recipients if fake.deliveries[chat] > 1}
         refused = fake.responses[("sendMessage", 429)]
+        per_10s = [sum(1 for t in sends if sends[0] + k * 10 <= t < sends[0] + k * 10 + 10)
+                   for k in range(int((sends[-1] - sends[0]) // 10) + 1)]  # fmt: skip
+        print(f"\nsends per 10 s: {per_10s}")
         print(f"\n3 workers, {RECIPIENTS} recipients, one killed: {len(sends)} sends in "
               f"{sends[-1] - sends[0]:.1f} s = {rate:.2f} msg/s; 429s {refused}; doubled {len(doubled)} "
               f"(in flight at the kill: {len(doubled_allowed)})")  # fmt: skip

@@ -265,7 +265,7 @@ class Budget(Protocol):
 
     async def ticket(self, *, bulk: bool = False) -> Any: ...  # a Ticket, or None when bulk is refused
     async def wait_for(self, ticket: Any, sleep: Sleep = ...) -> None: ...
-    async def finish(self, seq: int) -> None: ...
+    async def finish(self, seq: int, completed_at: float | None = None) -> None: ...
     async def reserve_chat(self, chat_id: int) -> float: ...
     async def pause(self, seconds: float) -> None: ...
     async def close(self) -> None: ...
@@ -319,10 +319,14 @@ class SharedRateLimiter(BaseRateLimiter[int]):
                 if chat_id is not None:
                     await self._wait(await self.budget.reserve_chat(chat_id))
                 ticket = await self._ticket(bulk)
+                completed_at: float | None = None
                 try:
                     await self.budget.wait_for(ticket, self._sleep)
                     self.dispatched += 1
-                    return await callback(*args, **kwargs)
+                    try:
+                        return await callback(*args, **kwargs)
+                    finally:
+                        completed_at = asyncio.get_running_loop().time()
                 except RetryAfter as exc:
                     seconds = retry_after_seconds(exc)
                     self.retry_after_hits += 1
@@ -333,7 +337,7 @@ class SharedRateLimiter(BaseRateLimiter[int]):
                         raise
                     logger.info("RetryAfter %.1fs on %s; every worker pauses", seconds, endpoint)
                 finally:
-                    await asyncio.shield(self.budget.finish(ticket.seq))
+                    await asyncio.shield(self.budget.finish(ticket.seq, completed_at))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _ticket(self, bulk: bool) -> Any:
