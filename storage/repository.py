@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
-from storage.db import WRITE_OPTION, schema_problem
+from storage.db import WRITE_OPTION, schema_problem, side_engine
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
 from storage.platforms import PlatformStoreMixin
@@ -321,6 +321,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
         )
         self._leader: AsyncConnection | None = None
         self._presence: AsyncConnection | None = None
+        self._side: AsyncEngine | None = None  # kept connections, outside the pool (storage.db.side_engine)
         self._user_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -484,7 +485,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
             except Exception:  # the connection broke: so did the lock
                 log.warning("Lost the sender role with its database connection")
                 await self._drop_leader()
-        conn = await self._engine.connect()
+        conn = await self._side_engine().connect()
         try:
             lock_id = SENDER_LOCK * _LOCK_SPACE
             got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}))
@@ -499,10 +500,15 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
         log.info("This process is now the sender (outbox and reminders)")
         return True
 
+    def _side_engine(self) -> AsyncEngine:
+        if self._side is None:
+            self._side = side_engine(self._engine)
+        return self._side
+
     def rate_budget(self, bot_id: int, **options: Any) -> RateBudget | None:
         """The Telegram rate budget all workers share (PostgreSQL); None on SQLite, whose one process
         paces itself. `options`: see `storage.ratebudget.RateBudget`."""
-        return RateBudget(self._engine, bot_id, **options) if self._pg else None
+        return RateBudget(self._side_engine(), bot_id, **options) if self._pg else None
 
     async def _drop_leader(self) -> None:
         conn, self._leader = self._leader, None
@@ -526,7 +532,8 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
                 conn, self._presence = self._presence, None
                 with contextlib.suppress(Exception):
                     await conn.invalidate()
-        conn = await (await self._engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
+        side = await self._side_engine().connect()
+        conn = await side.execution_options(isolation_level="AUTOCOMMIT")
         try:
             await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": self._presence_key(self.owner)})
         except BaseException:
@@ -564,6 +571,8 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.invalidate()
+        if self._side is not None:
+            await self._side.dispose()
         await self._engine.dispose()
 
     # profiles ---------------------------------------------------------------------------------------
