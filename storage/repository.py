@@ -483,7 +483,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
                 await self._leader.commit()
                 return True
             except Exception:  # the connection broke: so did the lock
-                log.warning("Lost the sender role with its database connection")
+                log.warning("Lost the housekeeping lead with its database connection")
                 await self._drop_leader()
         conn = await self._side_engine().connect()
         try:
@@ -497,7 +497,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
             await conn.close()
             return False
         self._leader = conn
-        log.info("This process is now the sender (outbox and reminders)")
+        log.info("This process now leads the housekeeping (pruning)")
         return True
 
     def _side_engine(self) -> AsyncEngine:
@@ -565,7 +565,7 @@ class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, U
             return int(cast("CursorResult[Any]", await s.execute(stmt)).rowcount)
 
     async def close(self) -> None:
-        """Give up the sender role and dispose of the engine's connections."""
+        """Give up the lead and the presence lock and dispose of the engines' connections."""
         await self._drop_leader()
         conn, self._presence = self._presence, None
         if conn is not None:
