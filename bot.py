@@ -358,11 +358,11 @@ def _load_form(settings: Settings, problem: str = "表单定义有误") -> Any:
         raise _StartupError(f"{problem}：{exc}") from None
 
 
-async def _open_repository(url: str) -> Any:
+async def _open_repository(url: str, pool_size: int | None = None) -> Any:
     from storage import StorageError, open_repository
 
     try:
-        return await open_repository(url)
+        return await open_repository(url, pool_size=pool_size)
     except StorageError as exc:
         raise _StartupError(f"数据库不可用：{exc}") from None
 
@@ -372,7 +372,7 @@ async def _open_services(settings: Settings) -> Any:
 
     policies = _load_policies(settings, problem="政策数据有误，无法启动")
     _load_form(settings, problem="表单定义有误，无法启动")
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, settings.db_pool_size)
     return Services(settings=settings, repo=repo, policies=policies)
 
 
@@ -685,7 +685,7 @@ async def _run(settings: Settings) -> int:
     from handlers.health import Health
     from handlers.telegram.app import build_application
     from handlers.telegram.broadcast import sender_loop
-    from handlers.telegram.ratelimit import PacedRateLimiter
+    from handlers.telegram.ratelimit import rate_limiter_for
 
     _claim_sqlite(settings.database_url)
     if settings.webhook_url:
@@ -693,7 +693,7 @@ async def _run(settings: Settings) -> int:
     svc = await _open_services(settings)
     health = Health(svc.repo)
     try:
-        app = build_application(svc, rate_limiter=PacedRateLimiter())
+        app = build_application(svc, rate_limiter=rate_limiter_for(svc.repo, settings))
         stop = _stop_event()
         webhook = await _start_telegram(app, settings, health)
         web = None

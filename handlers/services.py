@@ -18,6 +18,7 @@ from policies.ports import Store
 from policies.settings import Settings
 
 if TYPE_CHECKING:
+    from policies.reminders import CreatedReminder, Leaderboard
     from policies.store import PolicyStore
 
 
@@ -60,3 +61,18 @@ class Services:
     @property
     def flow(self) -> FormFlow:
         return self.conversation.flow
+
+    async def create_due_reminders(self, leaderboard: Leaderboard | None = None) -> list[CreatedReminder]:
+        """Create every reminder due today that has not gone this quarter (the database dedupes across
+        processes); web recipients get theirs in the same transaction. Every channel's daily job calls
+        this one."""
+        from policies.reminders import create_due_reminders
+        from storage.reports import SqlReports
+
+        return await create_due_reminders(
+            self.repo,
+            self.policies.base,
+            self.settings.today(),
+            admin_chat_ids=self.settings.admin_ids,
+            leaderboard=leaderboard or SqlReports(self.repo).leaderboard_text,
+        )

@@ -42,6 +42,13 @@ class Settings:
     web_cookie_secure: bool = False  # True behind HTTPS: session cookies never travel over plain HTTP
     bot_username: str = ""  # the bot's @name without "@": invite links https://t.me/<name>?start=inv_…
     public_web_url: str = ""  # where users open the web chat, e.g. https://bot.example.cn (invite links)
+    # Telegram's limits, held by all workers together: messages/s for the whole bot (Telegram: 30; paid
+    # broadcasts allow more) and per private chat (about 1). Tests against a fake Bot API raise them.
+    telegram_rate: float = 29.5
+    telegram_chat_rate: float = 1.0
+    # PostgreSQL connections per worker: a webhook update holds one while its replies are sent, so
+    # this bounds the updates a worker handles at once (N workers x DB_POOL_SIZE < max_connections).
+    db_pool_size: int = 20
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +72,9 @@ class Settings:
             web_cookie_secure=env.get("WEB_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
             bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@"),
             public_web_url=env.get("PUBLIC_WEB_URL", "").strip().rstrip("/"),
+            telegram_rate=_parse_rate("TELEGRAM_RATE", env.get("TELEGRAM_RATE", ""), 29.5),
+            telegram_chat_rate=_parse_rate("TELEGRAM_CHAT_RATE", env.get("TELEGRAM_CHAT_RATE", ""), 1.0),
+            db_pool_size=max(1, _parse_int("DB_POOL_SIZE", env.get("DB_POOL_SIZE", ""), 20)),
         )
 
     def web_base(self) -> str:
@@ -110,3 +120,16 @@ def _parse_int(key: str, raw: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{key}: {raw!r} is not an integer") from None
+
+
+def _parse_rate(key: str, raw: str, default: float) -> float:
+    raw = raw.strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not a number") from None
+    if not 0 < value < 100_000:
+        raise SettingsError(f"{key}: {raw!r} must be a positive number of messages per second")
+    return value

@@ -48,17 +48,19 @@ def _reason(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {text[0]}" if text else type(inner).__name__
 
 
-async def open_repository(url: str, *, inflight_lease: float = 0.0) -> SqlRepository:
+async def open_repository(
+    url: str, *, inflight_lease: float = 0.0, pool_size: int | None = None
+) -> SqlRepository:
     """Connect, migrate to head and return the repository (close it with `await repo.close()`).
 
     Raises ConfigurationError for a malformed URL, DatabaseUnavailable when the database cannot
     be reached or created, MigrationError when the schema cannot be brought up to date.
-    `inflight_lease`: see `storage.repository` (outbox crash recovery).
+    `inflight_lease`: see `storage.repository` (outbox crash recovery); `pool_size`: `storage.db`.
     """
     parsed = parse_url(url)
     where = safe_url(parsed)
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, pool_size=pool_size)
     except OSError as exc:
         raise DatabaseUnavailable(f"cannot create the database directory for {where}: {exc}") from exc
     try:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from storage.errors import ConfigurationError, MigrationError
 
@@ -70,8 +70,9 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def create_engine(url: str | URL) -> AsyncEngine:
-    """An async engine for `url`; creates the SQLite file's parent directory."""
+def create_engine(url: str | URL, *, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine for `url`; creates the SQLite file's parent directory. `pool_size` (PostgreSQL):
+    connections kept and at most open (default: SQLAlchemy's 5 + 10 overflow)."""
     parsed = parse_url(url) if isinstance(url, str) else url
     # hide_parameters: a failed statement's error (and so its log line) must not carry the values,
     # which are users' form answers, phones and names.
@@ -90,8 +91,25 @@ def create_engine(url: str | URL) -> AsyncEngine:
     else:
         kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT_S}
         kwargs["pool_pre_ping"] = True
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 0
+            kwargs["pool_timeout"] = 60  # a burst of updates queues for a connection rather than fails
         engine = create_async_engine(parsed, **kwargs)
     return engine
+
+
+def side_engine(engine: AsyncEngine) -> AsyncEngine:
+    """An engine without a pool for the few connections a PostgreSQL worker keeps for its whole life (the
+    rate budget, the outbox presence lock, the housekeeping lead): taken from the main pool they could
+    find it full of updates that wait for them - a deadlock until the pool's timeout."""
+    return create_async_engine(
+        engine.url,
+        poolclass=NullPool,
+        json_serializer=_json_dumps,
+        hide_parameters=True,
+        connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+    )
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, *, wal: bool) -> None:

@@ -39,9 +39,14 @@ class PlatformStoreMixin:
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         raise NotImplementedError  # provided by SqlRepository
 
+    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """The unit's session inside a user's hold: a second pooled connection while the unit holds one
+        could starve the pool (every update waiting for a second connection)."""
+        raise NotImplementedError  # provided by SqlRepository
+
     async def platforms_version(self) -> str:
         stmt = select(func.count(PlatformRow.id), func.max(PlatformRow.id), func.max(PlatformRow.imported_at))
-        async with self._read() as s:
+        async with self._reading() as s:
             count, top, at = (await s.execute(stmt)).one()
         return f"{count}:{top}:{at.isoformat() if at else ''}"
 
@@ -59,18 +64,18 @@ class PlatformStoreMixin:
             )
             .order_by(PlatformRow.university, PlatformRow.id)
         )
-        async with self._read() as s:
+        async with self._reading() as s:
             return [_platform(row) for row in await s.scalars(stmt)]
 
     async def platforms_of(self, quarter: str) -> Sequence[Platform]:
         stmt = select(PlatformRow).where(PlatformRow.quarter == quarter).order_by(PlatformRow.id)
-        async with self._read() as s:
+        async with self._reading() as s:
             return [_platform(row) for row in await s.scalars(stmt)]
 
     async def get_platform(self, platform_id: int) -> Platform | None:
         if not 0 < platform_id <= 2**31 - 1:
             return None
-        async with self._read() as s:
+        async with self._reading() as s:
             row = await s.get(PlatformRow, platform_id)
             return None if row is None else _platform(row)
 

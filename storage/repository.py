@@ -9,11 +9,14 @@ process). It also takes back rows left in `sending` by a *different* owner whose
 least `inflight_lease` seconds old: that is how a fresh process resumes what a crashed one was
 sending. Telegram has no idempotency key, so such a row may already have been delivered before
 the crash and is sent again: delivery is at-least-once for that in-flight window (at most one
-claim batch per crash), exactly-once otherwise. Two senders in one process never share a row
-(PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite: one writer at a time); two processes
-sending the same broadcast concurrently need `inflight_lease` above the longest send, or one of
-them re-sends the other's in-flight rows. `reset_inflight` returns `sending` rows to `pending`
-explicitly (operator tools).
+claim batch per crash), exactly-once otherwise. Two senders never share a row (PostgreSQL:
+SELECT ... FOR UPDATE SKIP LOCKED; SQLite: one writer at a time).
+
+On PostgreSQL every worker sends: an owner is *alive* while it holds its presence lock (a session
+advisory lock on a connection kept for the process's life, taken before its first claim and freed by
+the server when the process dies), and only a dead owner's `sending` rows are taken back - at once,
+whatever `inflight_lease` says. So N workers share one broadcast without re-sending each other's
+in-flight rows. `reset_inflight` returns `sending` rows to `pending` explicitly (operator tools).
 """
 
 from __future__ import annotations
@@ -54,11 +57,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
-from storage.db import WRITE_OPTION, schema_problem
+from storage.db import WRITE_OPTION, schema_problem, side_engine
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
 from storage.membership import MembershipStoreMixin
 from storage.platforms import PlatformStoreMixin
+from storage.ratebudget import RateBudget
 from storage.tables import (
     OUTBOX_STATUSES,
     AuditRow,
@@ -249,7 +253,8 @@ def _broadcast(row: BroadcastRow, totals: Mapping[str, int]) -> Broadcast:
 
 USER_LOCK = 0  # lock namespaces: internal user ids
 TELEGRAM_LOCK = 1  # Telegram user ids (a webhook update is locked before its user is resolved)
-SENDER_LOCK = 2  # the one process that sends outbox rows (see `lead`)
+SENDER_LOCK = 2  # the one process doing housekeeping (see `lead`)
+PRESENCE_LOCK = 3  # held by each live outbox owner (see `claim_outbox`)
 _LOCK_SPACE = 2**52  # Telegram ids stay below 2**52, so (namespace, id) is one distinct bigint
 
 
@@ -319,6 +324,8 @@ class SqlRepository(
             f"pairing_locks_{id(self)}", default=frozenset()
         )
         self._leader: AsyncConnection | None = None
+        self._presence: AsyncConnection | None = None
+        self._side: AsyncEngine | None = None  # kept connections, outside the pool (storage.db.side_engine)
         self._user_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -468,11 +475,10 @@ class SqlRepository(
         return self.lock(TELEGRAM_LOCK, telegram_user_id)
 
     async def lead(self) -> bool:
-        """Whether this process is the sender: the one process that sends outbox rows, so every
-        broadcast and reminder shares one rate budget however many workers run. Takes the role when
-        it is free (a PostgreSQL session advisory lock, kept on one connection for the process's
-        life; the server frees it when the process dies, and the next worker to ask takes over).
-        SQLite serves one process, which always leads."""
+        """Whether this process leads the housekeeping (pruning processed updates and idle rate-budget
+        chats), which one worker is enough for. Takes the role when it is free (a PostgreSQL session
+        advisory lock, kept on one connection for the process's life; the server frees it when the
+        process dies, and the next worker to ask takes over). SQLite serves one process, which leads."""
         if not self._pg:
             return True
         if self._leader is not None:
@@ -481,9 +487,9 @@ class SqlRepository(
                 await self._leader.commit()
                 return True
             except Exception:  # the connection broke: so did the lock
-                log.warning("Lost the sender role with its database connection")
+                log.warning("Lost the housekeeping lead with its database connection")
                 await self._drop_leader()
-        conn = await self._engine.connect()
+        conn = await self._side_engine().connect()
         try:
             lock_id = SENDER_LOCK * _LOCK_SPACE
             got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}))
@@ -495,14 +501,61 @@ class SqlRepository(
             await conn.close()
             return False
         self._leader = conn
-        log.info("This process is now the sender (outbox and reminders)")
+        log.info("This process now leads the housekeeping (pruning)")
         return True
+
+    def _side_engine(self) -> AsyncEngine:
+        if self._side is None:
+            self._side = side_engine(self._engine)
+        return self._side
+
+    def rate_budget(self, bot_id: int, **options: Any) -> RateBudget | None:
+        """The Telegram rate budget all workers share (PostgreSQL); None on SQLite, whose one process
+        paces itself. `options`: see `storage.ratebudget.RateBudget`."""
+        return RateBudget(self._side_engine(), bot_id, **options) if self._pg else None
 
     async def _drop_leader(self) -> None:
         conn, self._leader = self._leader, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.invalidate()  # closing returns it to the pool still holding the lock
+
+    def _presence_key(self, owner: str) -> int:
+        return PRESENCE_LOCK * _LOCK_SPACE + int(owner[:13], 16)  # 13 hex digits: 52 bits
+
+    async def _announce(self) -> None:
+        """Take this owner's presence lock (PostgreSQL) before it claims rows, once per connection."""
+        if not self._pg:
+            return
+        if self._presence is not None:
+            try:
+                await self._presence.exec_driver_sql("SELECT 1")
+                return
+            except Exception:  # the connection broke (and the lock with it): take it again
+                log.warning("Lost the outbox presence lock with its connection; taking it again")
+                conn, self._presence = self._presence, None
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+        side = await self._side_engine().connect()
+        conn = await side.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": self._presence_key(self.owner)})
+        except BaseException:
+            await conn.close()
+            raise
+        self._presence = conn
+
+    async def _live_owners(self, s: AsyncSession) -> list[str]:
+        """Owner-token prefixes (13 hex digits) of the processes holding a presence lock now."""
+        rows = await s.execute(
+            text(
+                "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+                "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        )
+        low = PRESENCE_LOCK * _LOCK_SPACE
+        return [f"{key - low:013x}" for (key,) in rows if low <= key < low + _LOCK_SPACE]
 
     async def release_claimed(self) -> int:
         """Graceful shutdown: this process's outbox rows in `sending` go back to pending now, so the
@@ -516,8 +569,14 @@ class SqlRepository(
             return int(cast("CursorResult[Any]", await s.execute(stmt)).rowcount)
 
     async def close(self) -> None:
-        """Give up the sender role and dispose of the engine's connections."""
+        """Give up the lead and the presence lock and dispose of the engines' connections."""
         await self._drop_leader()
+        conn, self._presence = self._presence, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+        if self._side is not None:
+            await self._side.dispose()
         await self._engine.dispose()
 
     # profiles ---------------------------------------------------------------------------------------
@@ -1039,21 +1098,34 @@ class SqlRepository(
         first, marked `sending` by this owner before return. See the module docstring."""
         if limit <= 0:
             return []
+        await self._announce()
         now = utcnow()
-        abandoned = and_(
-            OutboxRow.status == "sending",
-            or_(OutboxRow.claimed_by.is_(None), OutboxRow.claimed_by != self.owner),
-            or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at <= now - self.inflight_lease),
-        )
-        pick = (
-            select(OutboxRow.id)
-            .where(OutboxRow.broadcast_id == broadcast_id, or_(OutboxRow.status == "pending", abandoned))
-            .order_by(OutboxRow.id)
-            .limit(limit)
-        )
-        if self._pg:
-            pick = pick.with_for_update(skip_locked=True)
         async with self._transaction() as s:
+            others = or_(OutboxRow.claimed_by.is_(None), OutboxRow.claimed_by != self.owner)
+            if self._pg:  # a live owner's rows are its own, a dead owner's are taken back at once
+                live = await self._live_owners(s)
+                abandoned = and_(
+                    OutboxRow.status == "sending",
+                    others,
+                    or_(
+                        OutboxRow.claimed_by.is_(None),
+                        func.substr(OutboxRow.claimed_by, 1, 13).not_in(live),
+                    ),
+                )
+            else:
+                abandoned = and_(
+                    OutboxRow.status == "sending",
+                    others,
+                    or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at <= now - self.inflight_lease),
+                )
+            pick = (
+                select(OutboxRow.id)
+                .where(OutboxRow.broadcast_id == broadcast_id, or_(OutboxRow.status == "pending", abandoned))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+            if self._pg:
+                pick = pick.with_for_update(skip_locked=True)
             ids = list(await s.scalars(pick))
             if not ids:
                 return []

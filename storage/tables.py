@@ -355,3 +355,34 @@ class LinkCodeRow(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+class RateSlotRow(Base):
+    """The Telegram rate budget shared by every worker of one bot: `next_at` is the earliest time the next
+    outgoing message may go (an even grid at the bot's rate, `storage.ratebudget`)."""
+
+    __tablename__ = "rate_slots"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[dt.datetime]
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)  # reservations handed out so far
+
+
+class RateSendRow(Base):
+    """One reserved send and when its answer came (NULL while in flight): a send may only go 1.005 s
+    after the one 30 places earlier completed, whichever worker sent it (`storage.ratebudget`)."""
+
+    __tablename__ = "rate_sends"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    done_at: Mapped[dt.datetime | None]
+
+
+class RateChatRow(Base):
+    """Per private chat: the theoretical arrival time of its next message (GCRA, 1 message/s with a small
+    burst); rows of chats idle for a minute are pruned."""
+
+    __tablename__ = "rate_chats"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[dt.datetime] = mapped_column(index=True)

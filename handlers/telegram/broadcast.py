@@ -10,15 +10,19 @@ broadcast --resume`, or the sender worker's `sender_loop` - sends every row left
 Telegram just before the crash (or timed out after arriving) is delivered twice: delivery is
 *at-least-once* for that narrow in-flight window (at most `concurrency` rows per crash) and
 exactly-once otherwise. We prefer a rare duplicate to a silently missed deadline reminder.
-Do not run two processes on the same broadcast at once: the second one re-sends the first one's
-in-flight rows (storage's `inflight_lease` is 0 by default so a restart resumes immediately).
+Several workers on PostgreSQL send one broadcast together: each claims rows with SKIP LOCKED, a live
+worker's in-flight rows are never taken from it, a dead one's are taken back at once (storage's presence
+locks), and every message reserves its slot in the shared rate budget as *bulk*, behind replies
+(`SharedRateLimiter`). On SQLite run one process only (a second one would re-send the first one's
+in-flight rows; `bot.py run` refuses to start twice on one file).
 
 Outcomes per row
 ----------------
 * success -> sent (message_id kept);
 * Forbidden (the user blocked the bot) -> blocked, and the subscriber is marked blocked; not retried;
-* RetryAfter -> retried after the wait; `PacedRateLimiter` already paused every request for it,
-  so the sender does not sleep a second time (it sleeps itself only under another limiter);
+* RetryAfter -> retried after the wait; `PacedRateLimiter` / `SharedRateLimiter` already paused every
+  request for it, so the sender does not sleep a second time (it sleeps itself only under another
+  limiter);
 * NetworkError / TimedOut / 5xx -> released to pending and retried with exponential backoff and
   jitter, `failed` after `max_attempts` attempts;
 * BadRequest (chat not found, text too long, ...) and other API errors -> failed at once.
@@ -39,7 +43,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from handlers.telegram.context import services_of
-from handlers.telegram.ratelimit import PacedRateLimiter, retry_after_seconds
+from handlers.telegram.ratelimit import bulk_sending, retry_after_seconds
 from policies.ports import Repository
 from policies.records import OutboxItem
 
@@ -94,8 +98,9 @@ _running: set[int] = set()  # broadcast ids being sent by this process
 class OutboxSender:
     """Send one broadcast's outbox rows with `concurrency` requests in flight.
 
-    The bot's rate limiter does the pacing (`PacedRateLimiter`); `concurrency` only has to cover
-    the request latency (16 x ~300 ms to Telegram > 30 msg/s).
+    The bot's rate limiter does the pacing (`PacedRateLimiter`, or `SharedRateLimiter` for several
+    workers; the sender's requests are marked bulk); `concurrency` only has to cover the request
+    latency (16 x ~300 ms to Telegram > 30 msg/s).
     """
 
     def __init__(
@@ -118,7 +123,8 @@ class OutboxSender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.progress_interval = progress_interval
-        self._limiter_pauses = isinstance(getattr(bot, "rate_limiter", None), PacedRateLimiter)
+        limiter = getattr(bot, "rate_limiter", None)
+        self._limiter_pauses = bool(getattr(limiter, "pauses_on_retry_after", False))
         self._not_before: dict[int, float] = {}  # item id -> monotonic time its retry may go
         self.retry_afters = 0  # RetryAfter errors seen by the sender (after the limiter's own retries)
 
@@ -133,7 +139,12 @@ class OutboxSender:
         _running.add(broadcast_id)
         reporter = asyncio.create_task(self._report(broadcast_id, progress)) if progress else None
         try:
-            await self._send_all(broadcast_id, broadcast.text, _markup(broadcast.buttons))
+            markup = _markup(broadcast.buttons)
+            await self._send_all(broadcast_id, broadcast.text, markup)
+            while progress is not None and not (await self.totals(broadcast_id)).done:
+                # other workers still send their rows (or one died and left them: take them over)
+                await asyncio.sleep(self.progress_interval)
+                await self._send_all(broadcast_id, broadcast.text, markup)
         finally:
             _running.discard(broadcast_id)
             if reporter is not None:
@@ -159,12 +170,13 @@ class OutboxSender:
 
         async def worker() -> None:
             nonlocal in_flight
-            while (item := await queue.get()) is not None:
-                try:
-                    await self._deliver(item, text, markup)
-                finally:
-                    in_flight -= 1
-                    changed.set()
+            with bulk_sending():  # behind replies in the shared budget
+                while (item := await queue.get()) is not None:
+                    try:
+                        await self._deliver(item, text, markup)
+                    finally:
+                        in_flight -= 1
+                        changed.set()
 
         async def producer() -> None:
             nonlocal in_flight
@@ -211,7 +223,7 @@ class OutboxSender:
                 if retry_afters > self.max_retry_after:
                     await self._retry_or_fail(item, exc)
                     return
-                if not self._limiter_pauses:  # PacedRateLimiter already holds everything back
+                if not self._limiter_pauses:  # our rate limiters already hold everything back
                     await asyncio.sleep(retry_after_seconds(exc))
                 continue
             except Forbidden as exc:
@@ -320,25 +332,27 @@ class Leads(Protocol):
     async def lead(self) -> bool: ...
 
 
-async def is_sender(repo: object) -> bool:
-    """Whether this process sends outbox rows: the one worker holding the sender role (a repository
-    without roles, i.e. one process, always sends). Every broadcast and reminder then goes out through
-    one PacedRateLimiter, so Telegram's 30 messages/s hold for all workers together."""
+async def leads(repo: object) -> bool:
+    """Whether this process does the housekeeping one worker is enough for (a repository without
+    roles, i.e. one process, always does)."""
     return await repo.lead() if isinstance(repo, Leads) else True
 
 
 async def sender_loop(app: Any, interval: float = 2.0) -> None:
-    """Run in every worker: the sender finishes every open broadcast (an admin's from another worker, a
-    reminder, or one a dead sender left); the others only check every `interval` seconds whether the
-    role has become free."""
+    """Run in every worker: every `interval` seconds finish every open broadcast (an admin's from another
+    worker, a reminder, or rows a dead worker left), sharing the rows with the other workers (SKIP
+    LOCKED) and the rate budget; the leading worker also prunes old update ids and idle chats' budget."""
     repo = services_of(app).repo
     while True:
         try:
-            if await is_sender(repo):
-                await resume_all(app.bot, repo)
+            await resume_all(app.bot, repo)
+            if await leads(repo):
                 prune = getattr(repo, "prune_updates", None)
                 if prune is not None:
                     await prune()
+                budget = getattr(getattr(app.bot, "rate_limiter", None), "budget", None)
+                if budget is not None:
+                    await budget.prune()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from telegram.ext import ExtBot
+from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from handlers.telegram.broadcast import BroadcastError, OutboxSender, resume_all, text_progress
-from handlers.telegram.ratelimit import PacedRateLimiter
+from handlers.telegram.ratelimit import PacedRateLimiter, rate_limiter_for
 from handlers.telegram.render import TELEGRAM_TEXT_LIMIT
 from policies.settings import Settings
 
@@ -17,15 +17,16 @@ TOO_LONG = "通知内容超过 4096 字，Telegram 无法一次发送。请精�
 
 
 def cli_bot(
-    settings: Settings, *, concurrency: int = 16, rate_limiter: PacedRateLimiter | None = None
+    settings: Settings, *, concurrency: int = 16, rate_limiter: BaseRateLimiter[Any] | None = None
 ) -> ExtBot[Any]:
-    """A bare bot for the CLI: the settings' token and base URL, paced, with enough connections."""
+    """A bare bot for the CLI: the settings' token and base URL, paced (in-process unless a limiter is
+    given), with enough connections."""
     request = HTTPXRequest(connection_pool_size=concurrency + 4)
     return ExtBot(
         settings.token,
         base_url=settings.base_url,
         request=request,
-        rate_limiter=rate_limiter or PacedRateLimiter(),
+        rate_limiter=rate_limiter or PacedRateLimiter(settings.telegram_rate),
     )
 
 
@@ -44,7 +45,7 @@ async def broadcast_cli(settings: Settings, text: str | None, resume: bool) -> i
     except StorageError as exc:
         print(f"数据库不可用：{exc}", file=sys.stderr)
         return 2
-    bot = cli_bot(settings)
+    bot = cli_bot(settings, rate_limiter=rate_limiter_for(repo, settings))  # shares the workers' budget
     try:
         async with bot:
             if resume:

@@ -19,6 +19,10 @@ and retries nothing by default. `PacedRateLimiter` instead:
 
 Only message-producing methods are paced; getUpdates, answerCallbackQuery and the like pass through.
 Against a distant server the completion rule costs throughput: 30 / (1 s + latency) at most.
+
+`PacedRateLimiter` paces one process (SQLite, or polling). Several webhook workers on PostgreSQL use
+`SharedRateLimiter` instead: the same limits held by all workers together through a budget in the
+database (`storage.ratebudget`), with replies ahead of broadcasts.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ import logging
 import math
 import time
 import warnings
+import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -96,6 +102,8 @@ class PacedRateLimiter(BaseRateLimiter[int]):
     `rate_limit_args` (an int) overrides `max_retries` for one call, as with AIORateLimiter.
     `clock` and `sleep` are injectable for tests.
     """
+
+    pauses_on_retry_after = True  # OutboxSender: the limiter does the waiting
 
     def __init__(
         self,
@@ -232,3 +240,137 @@ def _private_chat_id(chat_id: object) -> int | None:
         value = int(chat_id)  # type: ignore[call-overload]
         return value if value > 0 else None
     return None
+
+
+# ---------------------------------------------------------------------------------- several workers
+_BULK: ContextVar[bool] = ContextVar("pairing_bulk_send", default=False)
+
+
+@contextlib.contextmanager
+def bulk_sending() -> Iterator[None]:
+    """Mark the messages sent inside as bulk (a broadcast or reminder): under `SharedRateLimiter` they
+    yield to replies (see `storage.ratebudget`). Context-local: other tasks are unaffected."""
+    token = _BULK.set(True)
+    try:
+        yield
+    finally:
+        _BULK.reset(token)
+
+
+class Budget(Protocol):
+    """The shared rate budget (`storage.ratebudget.RateBudget`)."""
+
+    bulk_horizon: float
+    interval: float
+
+    async def ticket(self, *, bulk: bool = False) -> Any: ...  # a Ticket, or None when bulk is refused
+    async def wait_for(self, ticket: Any, sleep: Sleep = ...) -> None: ...
+    async def finish(self, seq: int, completed_at: float | None = None) -> None: ...
+    async def reserve_chat(self, chat_id: int) -> float: ...
+    async def pause(self, seconds: float) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SharedRateLimiter(BaseRateLimiter[int]):
+    """Telegram's limits for all workers together: every paced request reserves its private chat's next
+    time and a slot of the bot's grid in the database (`Budget`), waits for them and goes. Replies take
+    the next slot; bulk sends (`bulk_sending`) only while the grid is booked less than `bulk_horizon`
+    ahead, asking again after half of it when refused (one request at a time per worker asks). A
+    request also waits until 1.005 s after the one 30 places earlier (in any worker) completed, so
+    jitter never bunches 31 into one second. A RetryAfter pauses the shared grid, so every worker waits
+    it out. Within this worker one request per private chat is in flight at a time, so a chat gets its
+    messages in order.
+    """
+
+    pauses_on_retry_after = True  # OutboxSender: the limiter does the waiting
+
+    def __init__(self, budget: Budget, *, max_retries: int = 3, sleep: Sleep = asyncio.sleep) -> None:
+        self.budget = budget
+        self._max_retries = max_retries
+        self._sleep = sleep
+        self._bulk_lock = asyncio.Lock()
+        self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.dispatched = 0
+        self.retry_after_hits = 0
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the budget connects on first use."""
+
+    async def shutdown(self) -> None:
+        await self.budget.close()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, ApiResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> ApiResult:
+        if endpoint.lower() not in PACED_METHODS:
+            return await callback(*args, **kwargs)
+        max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        chat_id = _private_chat_id(data.get("chat_id"))
+        bulk = _BULK.get()
+        lock = self._chat_lock(chat_id) if chat_id is not None else None
+        async with lock if lock is not None else contextlib.nullcontext():
+            for attempt in range(max_retries + 1):
+                if chat_id is not None:
+                    await self._wait(await self.budget.reserve_chat(chat_id))
+                ticket = await self._ticket(bulk)
+                completed_at: float | None = None
+                try:
+                    await self.budget.wait_for(ticket, self._sleep)
+                    self.dispatched += 1
+                    try:
+                        return await callback(*args, **kwargs)
+                    finally:
+                        completed_at = asyncio.get_running_loop().time()
+                except RetryAfter as exc:
+                    seconds = retry_after_seconds(exc)
+                    self.retry_after_hits += 1
+                    await self.budget.pause(seconds)
+                    if attempt == max_retries:
+                        logger.warning("RetryAfter %.1fs on %s; giving up after %d retries", seconds,
+                                       endpoint, max_retries)  # fmt: skip
+                        raise
+                    logger.info("RetryAfter %.1fs on %s; every worker pauses", seconds, endpoint)
+                finally:
+                    await asyncio.shield(self.budget.finish(ticket.seq, completed_at))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _ticket(self, bulk: bool) -> Any:
+        if not bulk:
+            return await self.budget.ticket()  # a reply is never refused
+        async with self._bulk_lock:
+            while (ticket := await self.budget.ticket(bulk=True)) is None:
+                await self._sleep(max(self.budget.bulk_horizon / 2, self.budget.interval))
+            return ticket
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            await self._sleep(seconds)
+
+    def _chat_lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._chats.get(chat_id)
+        if lock is None:
+            lock = self._chats[chat_id] = asyncio.Lock()
+        return lock
+
+
+def rate_limiter_for(repo: object, settings: Any) -> BaseRateLimiter[int]:
+    """The limiter for `bot.py run` and the broadcast command: the shared budget when the repository
+    offers one (PostgreSQL, any number of workers), else in-process pacing (SQLite, one process)."""
+    make = getattr(repo, "rate_budget", None)
+    rates = {"rate": settings.telegram_rate, "chat_rate": settings.telegram_chat_rate}
+    budget = make(bot_id(settings.token), **rates) if make is not None else None
+    if budget is not None:
+        return SharedRateLimiter(budget)
+    return PacedRateLimiter(settings.telegram_rate, per_chat_rate=settings.telegram_chat_rate)
+
+
+def bot_id(token: str) -> int:
+    """The bot's id, the token's prefix (the budget is per bot); 0 without a token."""
+    head = token.split(":", 1)[0]
+    return int(head) if head.isdigit() else 0

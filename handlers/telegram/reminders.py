@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals, is_sender, resume_all
+from handlers.services import Services
+from handlers.telegram.broadcast import BroadcastError, OutboxSender, Totals, resume_all
 from handlers.telegram.context import services
-from policies.models import PolicyBase
-from policies.ports import Repository
-from policies.reminders import Leaderboard, create_due_reminders
+from policies.reminders import Leaderboard
 from policies.schedule import PlannedReminder
 from policies.settings import TIMEZONE
-from storage.reports import SqlReports
 
 logger = logging.getLogger(__name__)
 
@@ -42,55 +39,30 @@ class ReminderRun:
 
 
 async def send_due(
-    bot: Bot,
-    repo: Repository,
-    base: PolicyBase,
-    today: dt.date,
-    *,
-    admin_ids: Collection[int] = (),
-    leaderboard: Leaderboard | None = None,
-    **sender_options: Any,
+    bot: Bot, svc: Services, leaderboard: Leaderboard | None = None, **sender_options: Any
 ) -> list[ReminderRun]:
-    """Create every reminder due on `today` that has not gone this quarter yet, and send it."""
+    """Create every reminder due today that has not gone this quarter yet, and send it (every worker
+    does: the database creates each once, and the workers share its rows and the rate budget)."""
     runs = []
-    for item in await create_due_reminders(
-        repo, base, today, admin_chat_ids=admin_ids, leaderboard=leaderboard
-    ):
+    for item in await svc.create_due_reminders(leaderboard):
         if item.broadcast is None:
             runs.append(ReminderRun(item.reminder, None, item.skipped))
             continue
         try:
-            totals = await OutboxSender(bot, repo, **sender_options).run(item.broadcast.id)
+            totals = await OutboxSender(bot, svc.repo, **sender_options).run(item.broadcast.id)
         except BroadcastError:
             logger.exception("Reminder %s could not be sent", item.reminder.dedupe_key)
             totals = None
         runs.append(ReminderRun(item.reminder, totals))
     # a reminder another process created (the web chat's daily run) still needs its Telegram rows sent
-    await resume_all(bot, repo, **sender_options)
+    await resume_all(bot, svc.repo, **sender_options)
     return runs
 
 
 async def run_reminders(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Job callback (daily and catch-up)."""
     svc = services(context)
-    leaderboard = svc.extras.get(LEADERBOARD_KEY) or SqlReports(svc.repo).leaderboard_text
-    if not await is_sender(svc.repo):  # another worker sends; creating (deduplicated) is still ours
-        await create_due_reminders(
-            svc.repo,
-            svc.policies.base,
-            svc.settings.today(),
-            admin_chat_ids=svc.settings.admin_ids,
-            leaderboard=leaderboard,
-        )
-        return
-    runs = await send_due(
-        context.bot,
-        svc.repo,
-        svc.policies.base,
-        svc.settings.today(),
-        admin_ids=svc.settings.admin_ids,
-        leaderboard=leaderboard,
-    )
+    runs = await send_due(context.bot, svc, svc.extras.get(LEADERBOARD_KEY))
     for run in runs:
         if run.totals is not None:
             logger.info("Reminder %s: %s", run.reminder.dedupe_key, run.totals.describe())

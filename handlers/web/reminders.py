@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from handlers.services import Services
-from policies.reminders import CreatedReminder, create_due_reminders
+from policies.reminders import CreatedReminder
 from policies.settings import TIMEZONE
 
 logger = logging.getLogger(__name__)
@@ -24,13 +24,7 @@ CATCH_UP_DELAY = 10.0  # seconds after start: reminders missed while the server 
 
 async def run_once(svc: Services) -> list[CreatedReminder]:
     """Create what is due today (web recipients receive it in the same transaction)."""
-    return await create_due_reminders(
-        svc.repo,
-        svc.policies.base,
-        svc.settings.today(),
-        admin_chat_ids=svc.settings.admin_ids,
-        leaderboard=svc.conversation.reports.leaderboard_text,
-    )
+    return await svc.create_due_reminders()
 
 
 def seconds_until_next_run(now: dt.datetime) -> float:

@@ -203,6 +203,7 @@ class BotEvent:
     kind: str
     chat_id: int
     message_id: int
+    at: float = 0.0  # the fake's clock when it happened (rate measurements)
 
 
 @dataclass(frozen=True)
@@ -510,7 +511,7 @@ class FakeTelegram:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
 
     def _record(self, kind: str, chat_id: int, message_id: int) -> None:
-        self.events.append(BotEvent(next(self._event_seq), kind, chat_id, message_id))
+        self.events.append(BotEvent(next(self._event_seq), kind, chat_id, message_id, self._clock()))
 
     @property
     def event_seq(self) -> int:
