@@ -403,7 +403,7 @@ def _date_arg(text: str) -> dt.date:
 
 async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
     """The logged questions the bot declined or only suggested, similar ones together, most frequent first."""
-    from policies.unanswered import group_questions
+    from policies.unanswered import group_questions, topic_label
 
     if args.fmt == "xlsx" and args.out is None:
         print("用法：python bot.py unanswered --format xlsx --out 文件.xlsx", file=sys.stderr)
@@ -417,27 +417,12 @@ async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
         await repo.close()
 
     def topic(faq_id: str | None) -> str:
-        entry = store.matcher.by_id(faq_id) if faq_id else None
-        return f"{entry.topic}（{entry.id}）" if entry else "（无）"
+        return topic_label(store.matcher, faq_id)
 
     if args.fmt == "xlsx":
-        from storage.xlsx import ColumnFormat, XlsxWriter
+        from storage.unanswered import write_unanswered
 
-        columns = [("次数", 8), ("最近的问法", 40), ("最近提问时间", 18)]
-        columns += [("最接近的条目", 36), ("全部问法", 80)]
-        with XlsxWriter(args.out) as book:
-            sheet = book.add_sheet("未答问题", [ColumnFormat(h, w) for h, w in columns])
-            sheet.append_rows(
-                [
-                    g.count,
-                    g.newest.question,
-                    g.newest.asked_at.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
-                    topic(g.top_candidate),
-                    "\n".join(g.examples()),
-                ]
-                for g in groups
-            )
-            sheet.close()
+        write_unanswered(args.out, groups, topic)
         print(args.out)
     else:
         for g in groups:

@@ -159,6 +159,7 @@ class Platform:
     link: str = ""
     sample: bool = False
     key: str = ""
+    retired: bool = False  # retired on the dashboard: kept for linked entries, no longer offered
 
 
 @dataclass(frozen=True)

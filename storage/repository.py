@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
+from storage.dashboard import DashboardStoreMixin
 from storage.db import WRITE_OPTION, schema_problem
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
@@ -290,7 +291,9 @@ class _Memo:
         self._values.clear()
 
 
-class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin):
+class SqlRepository(
+    IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin, DashboardStoreMixin
+):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
     def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:

@@ -140,6 +140,9 @@ class PlatformRow(Base):
     link: Mapped[str] = mapped_column(Text, default="")
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     imported_at: Mapped[dt.datetime]
+    # set when the university retires the platform on the dashboard: kept for the entries linked to it,
+    # hidden from 找平台 and the form's pick list; a re-import that lists it again brings it back
+    retired_at: Mapped[dt.datetime | None]
 
 
 class EntryChangeRow(Base):
