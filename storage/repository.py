@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
-from storage.dashboard import DashboardStoreMixin
+from storage.dashboard_pages import DashboardPagesMixin
 from storage.db import WRITE_OPTION, schema_problem
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
@@ -292,7 +292,7 @@ class _Memo:
 
 
 class SqlRepository(
-    IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin, DashboardStoreMixin
+    IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin, DashboardPagesMixin
 ):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 

@@ -72,7 +72,7 @@ class DuplicatePlatform(InvalidValue):
     """The university's catalogue already has a platform of that name."""
 
 
-class DashboardStoreMixin:
+class DashboardPagesMixin:
     """Reads and writes of the dashboard pages (see the module docstring)."""
 
     def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
