@@ -22,7 +22,7 @@ every quarter's version of one platform sharing its `key`); other entries count 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from policies.records import STATUS_SIGNED, Entry
@@ -203,19 +203,19 @@ def render_leaderboard(board: Leaderboard, quarter: str | None = None, *, top: i
     return "\n".join(lines)
 
 
-def restricted(board: Leaderboard, universities: Collection[str]) -> Leaderboard:
-    """`board` as a university account sees it: its own universities' and platforms' rows (with their
-    ranks in the whole board, which is published in week 6 anyway) and totals over its own entries."""
-    wanted = {_norm(u) for u in universities}
-    mine = tuple(r for r in board.universities if _norm(r.item.name) in wanted)
+def restricted(board: Leaderboard, mine: Callable[[str], bool]) -> Leaderboard:
+    """`board` as a university account sees it: the rows of the universities `mine` accepts and of their
+    platforms (with their ranks in the whole board, which is published in week 6 anyway), and totals over
+    those universities' entries only."""
+    universities = tuple(r for r in board.universities if mine(r.item.name))
     return Leaderboard(
         quarter=board.quarter,
-        universities=mine,
-        platforms=tuple(r for r in board.platforms if _norm(r.item.university) in wanted),
-        entries=sum(r.item.entries for r in mine),
-        new=sum(r.item.new for r in mine),
-        signed=sum(r.item.signed for r in mine),
-        updated=sum(r.item.updated for r in mine),
+        universities=universities,
+        platforms=tuple(r for r in board.platforms if mine(r.item.university)),
+        entries=sum(r.item.entries for r in universities),
+        new=sum(r.item.new for r in universities),
+        signed=sum(r.item.signed for r in universities),
+        updated=sum(r.item.updated for r in universities),
     )
 
 

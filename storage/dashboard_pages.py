@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.leaderboard import CataloguePlatform
-from policies.platform_catalogue import fold, platform_key
+from policies.platform_catalogue import platform_key
 from policies.records import Broadcast, Platform
 from storage.errors import InvalidValue, NotFound
 from storage.platforms import _platform as _platform_of
@@ -108,6 +108,14 @@ class DashboardPagesMixin:
             totals = await self._totals(s, [r.id for r in rows])
         return {str(r.dedupe_key): _broadcast(r, totals[r.id]) for r in rows}
 
+    async def broadcast_by_key(self, dedupe_key: str) -> Broadcast | None:
+        """The broadcast created with `dedupe_key` (a confirmed dashboard preview), if any."""
+        async with self._reading() as s:
+            row = await s.scalar(select(BroadcastRow).where(BroadcastRow.dedupe_key == dedupe_key))
+            if row is None:
+                return None
+            return _broadcast(row, (await self._totals(s, [row.id]))[row.id])
+
     # -- the catalogue as the leaderboard and the entries see it ------------------------------------------
     async def catalogue_platforms(self) -> dict[int, CataloguePlatform]:
         """Every catalogue row (all quarters, retired too): linked entries count for its platform."""
@@ -139,16 +147,15 @@ class DashboardPagesMixin:
             return {key: count for key, count in (await s.execute(stmt)).all()}
 
     # -- a university's own catalogue ----------------------------------------------------------------------
-    async def catalogue_of(self, universities: Sequence[str] | None) -> list[Platform]:
-        """The current version (latest quarter per university) of these universities' catalogues, retired
-        platforms included; None: every university's."""
+    async def catalogue_of(self, mine: Callable[[str], bool] | None) -> list[Platform]:
+        """The current version (latest quarter per university) of the catalogues of the universities
+        `mine` accepts (None: every university's), retired platforms included, retired last."""
         latest = select(PlatformRow.university, func.max(PlatformRow.quarter).label("quarter")).group_by(
             PlatformRow.university
         )
         async with self._reading() as s:
             current = {u: q for u, q in (await s.execute(latest)).all()}
-            wanted = None if universities is None else {fold(u) for u in universities}
-            pairs = [(u, q) for u, q in current.items() if wanted is None or fold(u) in wanted]
+            pairs = [(u, q) for u, q in current.items() if mine is None or mine(u)]
             found: list[Platform] = []
             for university, quarter in sorted(pairs):
                 stmt = (

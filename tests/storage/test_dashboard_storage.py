@@ -53,7 +53,7 @@ async def test_linked_entries_count_for_their_catalogue_platform_whatever_the_sp
 async def test_a_renamed_platform_keeps_its_entries_under_the_new_name(repo: SqlRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
     await _catalogue(repo, tmp_path)
     await repo.create_entry(1, Q, make_fields(OUC, platform_name="海洋腐蚀与防护检测中心"))
-    platform = next(p for p in await repo.catalogue_of([OUC]))
+    platform = next(p for p in await repo.catalogue_of(lambda u: u == OUC))
     changed, problems = check_platform(
         {"university": OUC, "name": "海洋腐蚀防护中心", "type": "中心", "contact_phone": "0532 8000 0401"},
         spec=SPEC,
@@ -84,7 +84,7 @@ async def test_a_university_sees_only_its_own_rows_with_their_overall_rank(repo:
     await repo.create_entry(1, Q, make_fields(OUC, "甲", "91370211MA3C0XXX1", "一", status="已签约"))
     await repo.create_entry(2, Q, make_fields(UPC, "乙", "91370211MA3C1XXX1", "二", status="洽谈中"))
     board = await collect_leaderboard(repo, Q)
-    mine = restricted(board, [UPC])
+    mine = restricted(board, lambda name: name == UPC)
     assert [(r.rank, r.item.name) for r in mine.universities] == [(2, UPC)]
     assert {r.item.university for r in mine.platforms} == {UPC}
     assert mine.entries == 1 and mine.signed == 0
@@ -112,13 +112,13 @@ async def test_catalogue_add_edit_retire(repo: SqlRepository, tmp_path) -> None:
     retired = await repo.retire_platform(added.id)
     assert retired.retired
     assert added.id not in {p.id for p in await repo.current_platforms()}
-    assert added.id in {p.id for p in await repo.catalogue_of([OUC])}
+    assert added.id in {p.id for p in await repo.catalogue_of(lambda u: u == OUC)}
     assert (await repo.get_entry(entry.id)).platform_id == added.id  # type: ignore[union-attr]
     back = await repo.retire_platform(added.id, retired=False)
     assert not back.retired and added.id in {p.id for p in await repo.current_platforms()}
     with pytest.raises(NotFound):
         await repo.retire_platform(10**6)
-    assert [p.university for p in await repo.catalogue_of([UPC])] == [UPC]
+    assert [p.university for p in await repo.catalogue_of(lambda u: u == UPC)] == [UPC]
     assert {p.university for p in await repo.catalogue_of(None)} == {OUC, UPC}
 
 
