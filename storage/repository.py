@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
+from storage.dashboard import DashboardStoreMixin
 from storage.db import WRITE_OPTION, schema_problem
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
@@ -140,6 +141,7 @@ def _key_columns(fields: Mapping[str, Any]) -> dict[str, str]:
         "platform_name": _text(fields, r.F_PLATFORM_NAME),
         "project_name": _text(fields, r.F_PROJECT_NAME),
         "status": _text(fields, r.F_STATUS),
+        "district": _text(fields, r.F_DISTRICT),
     }
 
 
@@ -193,6 +195,11 @@ def _entry(row: EntryRow) -> Entry:
         updated_at=row.updated_at,
         origin_id=row.origin_id,
         platform_id=row.platform_id,
+        district=row.district,
+        platform_check=row.platform_check,
+        platform_check_by=row.platform_check_by,
+        platform_check_at=row.platform_check_at,
+        platform_check_note=row.platform_check_note,
     )
 
 
@@ -290,7 +297,9 @@ class _Memo:
         self._values.clear()
 
 
-class SqlRepository(IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin):
+class SqlRepository(
+    IdentityStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin, DashboardStoreMixin
+):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 
     def __init__(self, engine: AsyncEngine, *, inflight_lease: float = 0.0) -> None:
