@@ -135,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     pexp = psub.add_parser("export", help="write the import template with the current catalogue")
     pexp.add_argument("--out", type=Path, required=True, help="FILE.xlsx or FILE.csv")
     pexp.add_argument("--force", action="store_true", help="replace an existing file")
+    users = sub.add_parser("users", help="dashboard accounts: add, list, disable, enable")
+    usub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    uadd = usub.add_parser("add", help="create an account (password from stdin)")
+    uadd.add_argument("name")
+    uadd.add_argument("--role", required=True, choices=["admin", "university", "district"])
+    uadd.add_argument("--scope", default="", help="university or district name (not for admin)")
+    uadd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    usub.add_parser("list", help="list the accounts")
+    for action, text in (("disable", "disable an account and end its sessions"), ("enable", "enable again")):
+        usub.add_parser(action, help=text).add_argument("name")
     return parser
 
 
@@ -290,6 +302,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return await _unanswered(args, settings)
     if command == "platforms":
         return await _platforms(args, settings)
+    if command == "users":
+        return await _users(args, settings)
     if command == "broadcast":
         from handlers.telegram.cli import broadcast_cli
 
@@ -432,6 +446,17 @@ async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"    「{other}」")
     print(f"共 {sum(g.count for g in groups)} 个问题，{len(groups)} 组。", file=sys.stderr)
     return 0
+
+
+async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.web.dashboard.cli import users_cli
+
+    spec = _load_form(settings)
+    repo = await _open_repository(settings.database_url)
+    try:
+        return await users_cli(args, repo, spec)
+    finally:
+        await repo.close()
 
 
 async def _platforms(args: argparse.Namespace, settings: Settings) -> int:

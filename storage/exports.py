@@ -126,6 +126,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("最新进展", r.F_PROGRESS, 40),
     Column("填报时间", "created_at", 17, "datetime"),
     Column("更新时间", "updated_at", 17, "datetime"),
+    Column("平台确认", "platform_check_label", 12),  # a university's check on the dashboard
 )
 SEQ = Column("序号", "", 6, "int")
 ENTRY_ID = Column("记录编号", "id", 10, "int")
@@ -166,7 +167,7 @@ PLATFORM_BOARD_COLUMNS: tuple[Column, ...] = (
 
 _ENTRY_ATTRS = frozenset(
     {"id", "quarter", "university", "enterprise_name", "credit_code", "platform_name", "project_name",
-     "status", "created_at", "updated_at", "origin_id"}
+     "status", "created_at", "updated_at", "origin_id", "platform_check_label"}
 )  # fmt: skip
 _STYLE = {"text": GENERAL, "id": TEXT, "list": GENERAL, "date": DATE, "datetime": DATETIME, "int": GENERAL}
 

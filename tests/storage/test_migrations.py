@@ -34,6 +34,10 @@ TABLES = {
     "telegram_updates",
     "unanswered_questions",
     "audit_log",
+    "dashboard_accounts",
+    "dashboard_sessions",
+    "login_attempts",
+    "dashboard_audit",
 }
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.web.app import content_disposition
 from handlers.web.dashboard import auth
 from handlers.web.dashboard.render import render
 from policies.scopes import ADMIN
@@ -72,6 +71,8 @@ async def unanswered(request: web.Request, viewer: auth.Viewer) -> web.StreamRes
 
 @auth.require(ADMIN)
 async def download(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse:
+    from handlers.web.app import content_disposition  # here: app imports this package
+
     groups, day, _problem, matcher = await _groups(request)
     buffer = io.BytesIO()
     await asyncio.to_thread(write_unanswered, buffer, groups, lambda faq_id: topic_label(matcher, faq_id))

@@ -1,7 +1,7 @@
 """Dashboard pages: a university can retire a catalogue platform between imports (平台目录).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
