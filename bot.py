@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     un.add_argument("--format", dest="fmt", choices=["text", "xlsx"], default="text")
     un.add_argument("--out", type=Path, help="FILE.xlsx (required with --format xlsx)")
 
+    inv = sub.add_parser("invite", help="an invite code that makes its holder a member of an enterprise")
+    inv.add_argument("--uscc", required=True, help="the enterprise's unified social credit code")
+    inv.add_argument("--name", default="", help="the enterprise's name (shown to whoever joins)")
+    inv.add_argument("--days", type=int, default=30, help="valid for this many days (default 30)")
+    inv.add_argument("--uses", type=int, default=20, help="how many people may join with it (default 20)")
     plat = sub.add_parser("platforms", help="the universities' platform catalogue (找平台)")
     psub = plat.add_subparsers(dest="platforms_command", metavar="ACTION", required=True)
     imp = psub.add_parser("import", help="import a university list (xlsx or csv), all rows or none")
@@ -304,6 +309,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return await _platforms(args, settings)
     if command == "users":
         return await _users(args, settings)
+    if command == "invite":
+        return await _invite(args, settings)
     if command == "broadcast":
         from handlers.telegram.cli import broadcast_cli
 
@@ -413,6 +420,33 @@ def _date_arg(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"不是 YYYY-MM-DD 格式的日期：{text}") from None
+
+
+async def _invite(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a new invite code for one enterprise with its Telegram and web links (districts, week 2)."""
+    from policies.validators import ValidationError, validate_uscc
+
+    try:
+        code = validate_uscc(args.uscc)
+    except ValidationError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    if not 1 <= args.days <= 365 or not 1 <= args.uses <= 10_000:
+        print("有效天数须在 1–365 之间，可用次数须在 1–10000 之间。", file=sys.stderr)
+        return 2
+    repo = await _open_repository(settings.database_url)
+    try:
+        invite = await repo.create_invite(code, args.name.strip(), "cli", days=args.days, max_uses=args.uses)
+    finally:
+        await repo.close()
+    print(f"邀请码：{invite}")
+    name = args.name.strip() or "（未填名称）"
+    print(f"企业：{name}（{code}），{args.days} 天内有效，可供 {args.uses} 人使用")
+    if settings.bot_username:
+        print(f"Telegram：https://t.me/{settings.bot_username}?start=inv_{invite}")
+    print(f"网页版：{settings.web_base()}/?invite={invite}")
+    print(f"也可在任一渠道发送：/join {invite}")
+    return 0
 
 
 async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,8 +9,10 @@ different users never wait for each other. Nothing is cached in memory: every ca
 Submitting files the entry and closes the draft in one repository transaction (`submit_draft`), so
 a crash leaves either the draft or the entry, and a second 提交 finds no draft and files nothing.
 
-Until enterprise membership exists, a user sees, updates and is offered as a duplicate only the
-entries they filed themselves: the credit code in a profile is whatever the user typed.
+A user sees, updates and is offered as a duplicate the entries they filed and every entry of each
+enterprise (credit code) they are an active member of; a typed credit code alone opens nothing. Filing
+for a credit code goes through `gate` (the core's membership check: the first user of a code becomes
+its member, a later one waits, draft kept, until a member approves).
 Button data comes from the client and is checked before use: anything malformed is refused politely.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -59,7 +61,7 @@ QUESTION_ENDS = ("?", "？", "吗", "呢")
 PAUSED = "已暂停，草稿已保存，发送 /start 可继续填写。"
 NO_FORM = "当前没有进行中的填报。点击“填报结对项目”或发送 /fill 开始填报。"
 TOO_LONG = f"内容过长（超过 {MAX_INPUT} 字），未做处理，请精简后重新输入。"
-NOT_YOURS = "无法操作该项目：只能查看和更新您本人填报的项目。"
+NOT_YOURS = "无法操作该项目：只能查看和更新您本人或您所在企业（已确认的企业成员）填报的项目。"
 NO_ENTRIES = "您还没有填报过项目。点击“填报结对项目”或发送 /fill 开始填报。"
 EXPIRED = "该按钮已失效，未做任何处理。请发送 /start 重新打开菜单。"
 ALREADY_SUBMITTED = "该填报已提交，无需重复提交。可在“我的项目”中查看。"
@@ -82,6 +84,9 @@ class AnswerLike(Protocol):
 
 
 AskFn = Callable[[str], AnswerLike | None]
+# Before filing: (user id, the form's answers) -> None to go on, or the replies that stop the submit
+# (the draft is kept, paused). The core's membership check (`policies.conversation.membership`).
+Gate = Callable[[int, Mapping[str, Any]], Awaitable[list[Reply] | None]]
 
 
 def looks_like_question(text: str) -> bool:
@@ -110,6 +115,7 @@ class FormFlow:
         self.today = today
         self.ask = ask
         self.facts = facts
+        self.gate: Gate | None = None  # set by the conversation core
 
     # plumbing ----------------------------------------------------------------------------------------
     # No state is kept here: drafts and pending 更新进展 steps are read from the repository on every
@@ -354,7 +360,7 @@ class FormFlow:
         """`note`, then what the form (or the 更新进展 step) is waiting for, so the user can go on."""
         update = await self._pending_update(user_id)
         if update is not None:
-            entry = await self._owned_entry(user_id, int(update.get("entry_id", 0)))
+            entry = await self._visible_entry(user_id, int(update.get("entry_id", 0)))
             if entry is not None:
                 if update.get("step") == "status":
                     return [_prefixed(note, self._status_prompt(entry))]
@@ -395,7 +401,7 @@ class FormFlow:
             if _ID.fullmatch(raw_id) is None:
                 return [Reply(EXPIRED)]
             other = await self.repo.get_entry(int(raw_id))
-            if other is not None and other.user_id != user_id:
+            if other is not None and await self._visible_entry(user_id, other.id) is None:
                 logger.info("User %s refused access to entry %s", user_id, raw_id)
                 return [Reply(NOT_YOURS)]
         if action == "restart":
@@ -441,6 +447,14 @@ class FormFlow:
         if await self.repo.get_draft(user_id) is None:  # submitted by another process meanwhile
             return [Reply(ALREADY_SUBMITTED, ((Button("我的项目", "e:list"),),))]
         fields = session.final_answers()
+        if self.gate is not None:
+            stop = await self.gate(user_id, fields)
+            if stop is not None:  # kept for later; the profile names the requester to who decides
+                await self._save(user_id, session, paused=True)
+                profile = _profile_of(user_id, fields)
+                if profile is not None:
+                    await self.repo.save_profile(profile)
+                return stop
         quarter = self.quarter()
         duplicate = await self.repo.find_duplicate(
             quarter=quarter,
@@ -448,7 +462,7 @@ class FormFlow:
             university=str(fields.get(F_UNIVERSITY, "")),
             platform_name=str(fields.get(F_PLATFORM_NAME, "")),
             project_name=str(fields.get(F_PROJECT_NAME, "")),
-            filed_by=user_id,  # another user's entry is never offered, whatever credit code was typed
+            visible_to=user_id,  # an entry this user may not see is never offered
         )
         if duplicate is None:
             return await self._file(user_id, session, quarter, None)
@@ -462,7 +476,7 @@ class FormFlow:
         dup_id = session.duplicate.get("id")
         if session.mode != "duplicate":
             return [_prefixed(STALE, session.prompt())]
-        shown = await self._owned_entry(user_id, int(dup_id)) if dup_id else None
+        shown = await self._visible_entry(user_id, int(dup_id)) if dup_id else None
         if action == "upd" and args[:1] != [str(dup_id)]:
             return [_prefixed(STALE, _duplicate_offer(shown) if shown else session.prompt())]
         quarter = str(session.duplicate.get("quarter") or self.quarter())
@@ -473,10 +487,7 @@ class FormFlow:
     ) -> list[Reply]:
         """Submit: the entry (new, or `existing` updated) and the draft's end are one transaction."""
         answers = session.final_answers()
-        profile_values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
-        profile = None
-        if profile_values["enterprise_name"] and profile_values["credit_code"]:
-            profile = Profile(user_id=user_id, **profile_values)
+        profile = _profile_of(user_id, answers)
         if existing is None:
             entry = await self.repo.submit_draft(user_id, quarter, answers, profile=profile)
         else:
@@ -507,7 +518,7 @@ class FormFlow:
         if not entries:
             return [Reply(NO_ENTRIES, ((FILL_BUTTON,),))]
         carried = {e.origin_id for e in entries if e.origin_id is not None}
-        replies: list[Reply] = [Reply(f"您共填报 {len(entries)} 条项目记录（{ONE_LIST_RULE}）")]
+        replies: list[Reply] = [Reply(f"您及所在企业共有 {len(entries)} 条项目记录（{ONE_LIST_RULE}）")]
         for university in sorted({e.university for e in entries}):
             mine = [e for e in entries if e.university == university]
             lines = [f"【{university}】"]
@@ -530,10 +541,14 @@ class FormFlow:
             replies.append(Reply("\n".join(lines), tuple(buttons)))
         return replies
 
-    async def _owned_entry(self, user_id: int, entry_id: int) -> Entry | None:
-        """The entry if this user filed it (the credit code of a profile is only what was typed)."""
+    async def _visible_entry(self, user_id: int, entry_id: int) -> Entry | None:
+        """The entry if this user filed it or is an active member of its enterprise; else None."""
         entry = await self.repo.get_entry(entry_id)
-        return entry if entry is not None and entry.user_id == user_id else None
+        if entry is None:
+            return None
+        if entry.user_id == user_id or await self.repo.membership(entry.credit_code, user_id) == "active":
+            return entry
+        return None
 
     async def _entry_button(self, user_id: int, data: str) -> list[Reply]:
         parts = data.split(":")
@@ -545,7 +560,7 @@ class FormFlow:
             return [Reply("已取消更新进展。")]
         if action not in ("hist", "upd", "st", "skip", "same") or not args or _ID.fullmatch(args[0]) is None:
             return [Reply(EXPIRED)]
-        entry = await self._owned_entry(user_id, int(args[0]))
+        entry = await self._visible_entry(user_id, int(args[0]))
         if entry is None:
             logger.info("User %s refused access to entry %s", user_id, args[0])
             return [Reply(NOT_YOURS)]
@@ -627,7 +642,7 @@ class FormFlow:
         return Reply(text, ((Button("跳过（进展不变）", f"e:skip:{entry.id}"), cancel),))
 
     async def _update_text(self, user_id: int, update: dict[str, Any], text: str) -> list[Reply]:
-        entry = await self._owned_entry(user_id, int(update.get("entry_id", 0)))
+        entry = await self._visible_entry(user_id, int(update.get("entry_id", 0)))
         if entry is None:
             await self._set_update(user_id, None)
             return [Reply("该项目已不存在。")]
@@ -694,6 +709,14 @@ class FormFlow:
         if not changes:
             lines.append("暂无修改记录。")
         return Reply("\n".join(lines), ((Button(f"更新进展 #{entry.id}", f"e:upd:{entry.id}"),),))
+
+
+def _profile_of(user_id: int, answers: Mapping[str, Any]) -> Profile | None:
+    """The enterprise details of the form's answers, remembered for the next form; None when incomplete."""
+    values = {attr: str(answers.get(fid, "")) for fid, attr in PROFILE_ATTRS.items()}
+    if values["enterprise_name"] and values["credit_code"]:
+        return Profile(user_id=user_id, **values)
+    return None
 
 
 def _late_notice(filing: Filing) -> str:

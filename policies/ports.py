@@ -7,7 +7,7 @@ Every method commits before it returns, so a crash loses at most the call in fli
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -17,7 +17,9 @@ from policies.records import (
     Entry,
     EntryChange,
     ImportCounts,
+    Member,
     OutboxItem,
+    PendingMember,
     Platform,
     Profile,
     Subscriber,
@@ -25,7 +27,62 @@ from policies.records import (
 )
 
 
-class Repository(Protocol):
+class Membership(Protocol):
+    """Enterprise membership, invites and link codes (`storage.membership`). Credit codes are compared
+    normalised (upper-cased, no blanks)."""
+
+    async def membership(self, credit_code: str, user_id: int) -> str | None:
+        """ "active", "pending", "rejected", or None when the user never asked."""
+        ...
+
+    async def request_membership(self, credit_code: str, user_id: int, enterprise_name: str) -> str:
+        """The status after asking: "active" for the first member of a code, "pending" after that; an
+        existing row keeps its status (rejected stays rejected)."""
+        ...
+
+    async def approve_member(self, credit_code: str, user_id: int, decided_by: str) -> bool:
+        """Pending -> active; False when nothing was pending. `decided_by`: "user:12", "account:alice"."""
+        ...
+
+    async def reject_member(self, credit_code: str, user_id: int, decided_by: str) -> bool: ...
+    async def pending_members(
+        self, *, credit_codes: Collection[str] | None = None
+    ) -> Sequence[PendingMember]:
+        """Pending requests, oldest first; None: all, else only of these codes (a district's)."""
+        ...
+
+    async def members_of(self, credit_code: str) -> Sequence[Member]: ...
+    async def enterprises_of(self, user_id: int) -> Sequence[str]:
+        """The codes this user is an active member of."""
+        ...
+
+    async def member_inboxes(self, credit_code: str) -> Sequence[int]:
+        """Active members a message can reach (subscribed and not blocked)."""
+        ...
+
+    async def has_inbox(self, user_id: int) -> bool: ...
+    async def create_invite(
+        self, credit_code: str, enterprise_name: str, created_by: str, *, days: int = 30, max_uses: int = 20
+    ) -> str:
+        """A new invite code (URL-safe, 16 characters); only its hash is stored."""
+        ...
+
+    async def redeem_invite(self, code: str, user_id: int) -> str | None:
+        """The holder becomes an active member: the credit code, or None (unknown, expired, used up)."""
+        ...
+
+    async def create_link_code(self, user_id: int) -> str:
+        """A one-time 8-digit code, valid 10 minutes, to link another channel of this person."""
+        ...
+
+    async def redeem_link_code(self, code: str, user_id: int) -> int | None:
+        """Merge `user_id` into the code's maker (identities, entries, drafts, memberships...): the maker's
+        id, or None for an unknown, expired, used or own code. Raises `records.LinkRefused` when both
+        users have a draft."""
+        ...
+
+
+class Repository(Membership, Protocol):
     # one user at a time, in every worker ----------------------------------------------------------
     def user_lock(self, user_id: int) -> AbstractAsyncContextManager[None]:
         """Hold `user_id`'s lock in every process on this database (re-entrant within a task).
@@ -77,9 +134,10 @@ class Repository(Protocol):
         platform_name: str,
         project_name: str,
         filed_by: int | None = None,
+        visible_to: int | None = None,
     ) -> Entry | None:
         """Same enterprise + university + platform + project in one quarter (normalised compare),
-        among the entries `filed_by` filed when given."""
+        among the entries `filed_by` filed / user `visible_to` may see (filed or a member), when given."""
         ...
 
     async def update_entry(self, entry_id: int, changed_by: int, changes: Mapping[str, Any]) -> Entry:
@@ -93,7 +151,10 @@ class Repository(Protocol):
         entry for `quarter` (origin_id = the old one) with the old fields plus `changes`; history kept."""
         ...
 
-    async def entries_for_user(self, user_id: int) -> Sequence[Entry]: ...
+    async def entries_for_user(self, user_id: int) -> Sequence[Entry]:
+        """Entries the user filed, and every entry of each enterprise they are an active member of."""
+        ...
+
     def iter_entries(
         self, *, quarter: str | None = None, university: str | None = None, credit_code: str | None = None
     ) -> AsyncIterator[Entry]:
@@ -126,6 +187,7 @@ class Repository(Protocol):
         *,
         kind: str = "broadcast",
         dedupe_key: str | None = None,
+        buttons: Sequence[Sequence[tuple[str, str]]] = (),
     ) -> Broadcast | None:
         """Create the broadcast and one pending outbox row per recipient (default: every active
         subscriber) in one transaction. With `dedupe_key` already used, returns None (not twice)."""

@@ -187,6 +187,8 @@ class Broadcast:
     kind: str = "broadcast"  # "broadcast" | "reminder"
     dedupe_key: str | None = None  # reminders: "<reminder id>:<quarter>" so each goes once per quarter
     totals: Mapping[str, int] = field(default_factory=dict)  # status -> count
+    # inline buttons under the text as ((label, data), ...) rows: a membership request's 同意 / 拒绝
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,3 +238,40 @@ class UnansweredQuestion:
     band: str  # "suggest" or "decline" (see `policies.matcher.Answer.band`)
     score: float
     candidates: tuple[tuple[str, float], ...]  # (faq id, score), best first
+
+
+MEMBER_STATUSES = ("active", "pending", "rejected")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One user's membership of one enterprise (keyed by its normalised credit code)."""
+
+    credit_code: str
+    user_id: int
+    status: str  # "active" | "pending" | "rejected"
+    enterprise_name: str
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None = None
+    decided_by: str | None = None  # "user:12", "account:alice", "invite:3", "first", "backfill"
+    name: str = ""  # the user's name as last known (profile contact, else the channel's name)
+
+
+@dataclass(frozen=True)
+class PendingMember:
+    """A request to file for an enterprise, waiting for a member's or the dashboard's decision."""
+
+    credit_code: str
+    user_id: int
+    enterprise_name: str
+    requested_at: dt.datetime
+    name: str = ""  # who asks: the profile's contact name, else the channel's name
+    phone: str = ""  # the profile's contact phone, when known
+
+
+class LinkRefused(Exception):
+    """Linking two users would lose data: `reason` "drafts" (both have an unfinished draft)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

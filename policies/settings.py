@@ -40,6 +40,8 @@ class Settings:
     web_port: int = 8080
     web_secret_key: str = field(default="", repr=False)  # empty: one generated and kept in the database
     web_cookie_secure: bool = False  # True behind HTTPS: session cookies never travel over plain HTTP
+    bot_username: str = ""  # the bot's @name without "@": invite links https://t.me/<name>?start=inv_…
+    public_web_url: str = ""  # where users open the web chat, e.g. https://bot.example.cn (invite links)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,7 +63,13 @@ class Settings:
             web_port=_parse_int("WEB_PORT", env.get("WEB_PORT", ""), 8080),
             web_secret_key=env.get("WEB_SECRET_KEY", "").strip(),
             web_cookie_secure=env.get("WEB_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
+            bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@"),
+            public_web_url=env.get("PUBLIC_WEB_URL", "").strip().rstrip("/"),
         )
+
+    def web_base(self) -> str:
+        """The web chat's address as users reach it: PUBLIC_WEB_URL, else the host and port served."""
+        return self.public_web_url or f"http://{self.web_host}:{self.web_port}"
 
     def today(self) -> dt.date:
         """Today in Asia/Shanghai, or `BOT_TODAY` when set."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.validators import clean_input
-from storage.tables import ChatMessageRow, IdentityRow, UserRow
+from storage.tables import ChatMessageRow, IdentityRow, KvRow, UserRow
 
 HISTORY_PAGE = 200
 IDENTITY_CACHE = 50_000  # (channel, external id) pairs remembered per process
+IDENTITY_RECHECK = 2.0  # seconds between checks whether another worker moved an identity
+IDENTITY_VERSION = ("identity", "version")  # kv (namespace, key) bumped whenever an identity moves
 
 
 def _now() -> dt.datetime:
@@ -30,8 +33,8 @@ class IdentityStoreMixin:
     """`resolve_user`, `find_user`, `append_messages`, `messages_after` for SqlRepository.
 
     Every update of every channel starts with `resolve_user`, so a found identity is remembered in
-    this process: an identity never changes owner today. Whatever re-points an identity (linking a
-    Telegram account to a web session) must call `forget_identity` here and tell other workers.
+    this process. Linking (`storage.membership`) re-points identities: it calls `forget_identity` here
+    and bumps the `IDENTITY_VERSION` kv row, which every worker checks every few seconds.
     """
 
     def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
@@ -45,10 +48,29 @@ class IdentityStoreMixin:
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         raise NotImplementedError  # provided by SqlRepository
 
+    async def _fresh_identities(self) -> dict[tuple[str, str], int]:
+        """The cache, emptied when another worker re-pointed an identity (`/link`): the kv row
+        `IDENTITY_VERSION` counts such moves and is read at most every `IDENTITY_RECHECK` seconds, so a
+        moved identity may resolve to its old user in another worker for that long at most."""
+        cache = self._identities()
+        now = time.monotonic()
+        if now - getattr(self, "_identity_checked", -IDENTITY_RECHECK) < IDENTITY_RECHECK:
+            return cache
+        self._identity_checked = now
+        stmt = select(KvRow.value).where(
+            KvRow.namespace == IDENTITY_VERSION[0], KvRow.key == IDENTITY_VERSION[1]
+        )
+        async with self._reading() as s:
+            version = (await s.execute(stmt)).scalar_one_or_none()
+        if version != getattr(self, "_identity_version", None):
+            self._identity_version = version
+            cache.clear()
+        return cache
+
     async def resolve_user(self, channel: str, external_id: str, name: str = "") -> int:
         """The internal user id of (channel, external id), created on first sight. Safe under races:
         two workers creating the same identity end with one user."""
-        cache = self._identities()
+        cache = await self._fresh_identities()
         known = cache.get((channel, external_id))
         if known is not None:
             return known

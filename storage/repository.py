@@ -59,6 +59,7 @@ from storage.dashboard_pages import DashboardPagesMixin
 from storage.db import WRITE_OPTION, schema_problem
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
+from storage.membership import MembershipStoreMixin
 from storage.platforms import PlatformStoreMixin
 from storage.tables import (
     OUTBOX_STATUSES,
@@ -250,6 +251,7 @@ def _broadcast(row: BroadcastRow, totals: Mapping[str, int]) -> Broadcast:
         kind=row.kind,
         dedupe_key=row.dedupe_key,
         totals={status: totals.get(status, 0) for status in OUTBOX_STATUSES},
+        buttons=tuple(tuple((str(label), str(data)) for label, data in line) for line in row.buttons or ()),
     )
 
 
@@ -300,6 +302,7 @@ class _Memo:
 
 class SqlRepository(
     IdentityStoreMixin,
+    MembershipStoreMixin,
     WebChatStoreMixin,
     PlatformStoreMixin,
     UnansweredStoreMixin,
@@ -643,7 +646,7 @@ class SqlRepository(
                 await s.flush()
                 row = new_row
             else:
-                row = await self._locked_entry(s, cast("int", update_id), owner=user_id)
+                row = await self._locked_entry(s, cast("int", update_id), visible_to=user_id)
                 self._change_in_place(s, row, user_id, fields)
             await self.link_platform(s, row)
             if profile is not None:
@@ -667,9 +670,10 @@ class SqlRepository(
         platform_name: str,
         project_name: str,
         filed_by: int | None = None,
+        visible_to: int | None = None,
     ) -> Entry | None:
         """Same enterprise + university + platform + project in one quarter (normalised compare),
-        among the entries `filed_by` filed when given."""
+        among the entries `filed_by` filed / user `visible_to` may see, when given."""
         wanted = (normalize_name(university), normalize_name(platform_name), normalize_name(project_name))
         stmt = (
             select(EntryRow)
@@ -678,6 +682,8 @@ class SqlRepository(
         )
         if filed_by is not None:
             stmt = stmt.where(EntryRow.user_id == filed_by)
+        if visible_to is not None:
+            stmt = stmt.where(self._visible(visible_to))
         async with self._reading() as s:
             for row in await s.scalars(stmt):
                 have = (
@@ -744,11 +750,15 @@ class SqlRepository(
                 log.info("carry_forward of entry %s into %s raced; updating the winner", entry_id, quarter)
         raise AssertionError("unreachable")
 
-    async def _locked_entry(self, s: AsyncSession, entry_id: int, *, owner: int | None = None) -> EntryRow:
-        """The entry row, locked for update; NotFound when it does not exist (or `owner` did not file it)."""
+    async def _locked_entry(
+        self, s: AsyncSession, entry_id: int, *, visible_to: int | None = None
+    ) -> EntryRow:
+        """The entry row, locked for update; NotFound when it does not exist (or user `visible_to` may not
+        see it: neither filed it nor is an active member of its enterprise)."""
         stmt = select(EntryRow).where(EntryRow.id == entry_id)
-        if owner is not None:
-            stmt = stmt.where(EntryRow.user_id == owner)
+        owner = visible_to
+        if visible_to is not None:
+            stmt = stmt.where(self._visible(visible_to))
         row = None
         if 0 < entry_id <= MAX_ENTRY_ID:
             row = (await s.scalars(stmt.with_for_update())).first()
@@ -788,7 +798,9 @@ class SqlRepository(
         )
 
     async def entries_for_user(self, user_id: int) -> Sequence[Entry]:
-        stmt = select(EntryRow).where(EntryRow.user_id == user_id).order_by(EntryRow.quarter, EntryRow.id)
+        """Every entry this user may see: those they filed and all of each enterprise they are an active
+        member of (`storage.membership`)."""
+        stmt = select(EntryRow).where(self._visible(user_id)).order_by(EntryRow.quarter, EntryRow.id)
         async with self._reading() as s:
             return [_entry(row) for row in await s.scalars(stmt)]
 
@@ -907,6 +919,7 @@ class SqlRepository(
         *,
         kind: str = "broadcast",
         dedupe_key: str | None = None,
+        buttons: Sequence[Sequence[tuple[str, str]]] = (),
     ) -> Broadcast | None:
         """Create the broadcast and one pending outbox row per recipient in one transaction.
 
@@ -926,7 +939,12 @@ class SqlRepository(
                     return None
                 recipients = await self._recipients(s, user_ids)
                 row = BroadcastRow(
-                    text=text, created_by=created_by, created_at=now, kind=kind, dedupe_key=dedupe_key
+                    text=text,
+                    created_by=created_by,
+                    created_at=now,
+                    kind=kind,
+                    dedupe_key=dedupe_key,
+                    buttons=[[list(b) for b in line] for line in buttons] or None,
                 )
                 s.add(row)
                 await s.flush()
@@ -947,7 +965,7 @@ class SqlRepository(
                         ],
                     )
                 in_app = [uid for uid, _chat, channel in recipients if channel == WEB_CHANNEL]
-                await self._write_to_history(s, in_app, text, kind, now)
+                await self._write_to_history(s, in_app, text, kind, now, buttons)
                 totals = {"pending": len(recipients) - len(in_app), "sent": len(in_app)}
                 return _broadcast(row, {k: v for k, v in totals.items() if v})
         except IntegrityError:
@@ -981,11 +999,21 @@ class SqlRepository(
         return out
 
     async def _write_to_history(
-        self, s: AsyncSession, user_ids: Sequence[int], text: str, kind: str, now: dt.datetime
+        self,
+        s: AsyncSession,
+        user_ids: Sequence[int],
+        text: str,
+        kind: str,
+        now: dt.datetime,
+        buttons: Sequence[Sequence[tuple[str, str]]] = (),
     ) -> None:
         """A broadcast or reminder as a bot message in each web user's chat history."""
         if user_ids:
-            payload = {"v": 1, "from": "bot", "text": text, "kind": kind}
+            payload: dict[str, Any] = {"v": 1, "from": "bot", "text": text, "kind": kind}
+            if buttons:
+                payload["buttons"] = [
+                    [{"label": label, "data": data} for label, data in line] for line in buttons
+                ]
             await s.execute(
                 insert(ChatMessageRow),
                 [{"user_id": uid, "payload": payload, "created_at": now} for uid in user_ids],

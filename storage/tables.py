@@ -191,6 +191,8 @@ class BroadcastRow(Base):
     created_at: Mapped[dt.datetime]
     kind: Mapped[str] = mapped_column(String(16), default="broadcast")
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # inline buttons under the text, [[label, data], ...] rows (a membership request's 同意 / 拒绝)
+    buttons: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class OutboxRow(Base):
@@ -376,3 +378,52 @@ class DashboardAuditRow(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     target: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class EnterpriseMemberRow(Base):
+    """Who may see and update an enterprise's entries (`storage.membership`). One row per (credit code,
+    user): `status` is "active", "pending" (waiting for a member's or the dashboard's approval) or
+    "rejected". `decided_by` says who decided: "user:12", "account:alice", "invite:3", "first", "backfill"."""
+
+    __tablename__ = "enterprise_members"
+    __table_args__ = (Index(None, "user_id"), Index(None, "status"))
+
+    credit_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    enterprise_name: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class EnterpriseInviteRow(Base):
+    """An invite code that makes its holder an active member at once. Only the code's sha256 is kept.
+    Multi-use up to `max_uses` (a district hands one code to one enterprise's staff); `used_by` and
+    `used_at` are the latest redemption, `uses` the count."""
+
+    __tablename__ = "enterprise_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    credit_code: Mapped[str] = mapped_column(String(32), index=True)
+    enterprise_name: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[dt.datetime | None]
+
+
+class LinkCodeRow(Base):
+    """A one-time code linking two channels of one person (`/link`); only its sha256 is kept."""
+
+    __tablename__ = "link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]

@@ -143,12 +143,16 @@ async def test_victims_credit_code_does_not_offer_or_overwrite_the_victims_entry
 
     await fill_to_summary(chat, ATTACKER, FORGED)
     replies = await chat.press("✅ 提交", user_id=ATTACKER)
-    assert "提交成功" in last_text(replies)
+    # Another enterprise's credit code: nothing is filed until one of its members approves.
+    assert "需由该企业现有成员同意" in last_text(replies) and "提交成功" not in all_text(replies)
     assert "本季度已填报过相同的项目" not in all_text(replies) and "更新已有项目" not in buttons(replies)
     assert await repo.get_entry(victim_entry.id) == victim_entry  # contact, phone, status, progress intact
     assert list(await repo.history(victim_entry.id)) == []
-    (own,) = await repo.entries_for_user(await internal_id(repo, ATTACKER))
-    assert own.id != victim_entry.id and own.fields["enterprise_contact"] == "赵六"
+    attacker = await internal_id(repo, ATTACKER)
+    assert list(await repo.entries_for_user(attacker)) == []
+    assert await repo.membership(VICTIM_CODE, attacker) == "pending"
+    draft = await repo.get_draft(attacker)
+    assert draft is not None and draft.paused  # kept, not submitted
 
 
 async def test_forged_buttons_on_another_users_entry_are_refused_and_leak_nothing(
@@ -157,11 +161,10 @@ async def test_forged_buttons_on_another_users_entry_are_refused_and_leak_nothin
     await fill_to_summary(chat, VICTIM)
     await chat.press("✅ 提交", user_id=VICTIM)
     (victim_entry,) = await repo.entries_for_user(await internal_id(repo, VICTIM))
-    # The attacker's profile now carries the victim's credit code: that once granted ownership.
+    # The attacker typed the victim's credit code: that once granted ownership, now a pending request.
     await fill_to_summary(chat, ATTACKER, FORGED)
     await chat.press("✅ 提交", user_id=ATTACKER)
-    profile = await repo.get_profile(await internal_id(repo, ATTACKER))
-    assert profile is not None and profile.credit_code == VICTIM_CODE
+    assert await repo.membership(VICTIM_CODE, await internal_id(repo, ATTACKER)) == "pending"
 
     vid = victim_entry.id
     for data in (f"e:hist:{vid}", f"e:upd:{vid}", f"e:st:{vid}:4", f"e:st:{vid}:k", f"e:skip:{vid}"):
@@ -171,8 +174,10 @@ async def test_forged_buttons_on_another_users_entry_are_refused_and_leak_nothin
     assert "已更新" not in all_text(replies)
 
     # f:upd:<victim's id> while the attacker's own duplicate offer is open
-    await fill_to_summary(chat, ATTACKER, {**FORGED, "统一社会信用代码": ATTACKER_CODE})
-    await chat.press("✅ 提交", user_id=ATTACKER)
+    await chat.send("/fill", user_id=ATTACKER)
+    await chat.press("重新开始", user_id=ATTACKER)  # the paused draft with the victim's code goes
+    await fill_to_summary(chat, ATTACKER, {**FORGED, "统一社会信用代码": ATTACKER_CODE}, start=False)
+    assert "提交成功" in last_text(await chat.press("✅ 提交", user_id=ATTACKER))
     await fill_to_summary(chat, ATTACKER, {**FORGED, "统一社会信用代码": ATTACKER_CODE})
     offer = await chat.press("✅ 提交", user_id=ATTACKER)
     assert "本季度已填报过相同的项目" in last_text(offer)

@@ -52,6 +52,8 @@ COMMANDS = (
     BotCommand("leaderboard", "贡献度榜单"),
     BotCommand("help", "帮助"),
     BotCommand("stop", "退订提醒"),
+    BotCommand("join", "加入企业（邀请码）"),
+    BotCommand("link", "关联 Telegram 与网页版"),
 )
 
 App = Application[Any, Any, Any, Any, Any, Any]

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, runtime_checkable
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from handlers.telegram.context import services_of
@@ -133,7 +133,7 @@ class OutboxSender:
         _running.add(broadcast_id)
         reporter = asyncio.create_task(self._report(broadcast_id, progress)) if progress else None
         try:
-            await self._send_all(broadcast_id, broadcast.text)
+            await self._send_all(broadcast_id, broadcast.text, _markup(broadcast.buttons))
         finally:
             _running.discard(broadcast_id)
             if reporter is not None:
@@ -148,7 +148,9 @@ class OutboxSender:
         broadcast = await self.repo.get_broadcast(broadcast_id)
         return Totals.from_counts(broadcast.totals if broadcast else {})
 
-    async def _send_all(self, broadcast_id: int, text: str) -> None:
+    async def _send_all(
+        self, broadcast_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
         """A producer claims rows into a small queue; workers send them. Released rows (retries)
         are pending again, so the producer keeps claiming until nothing is pending or in flight."""
         queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=self.concurrency)
@@ -159,7 +161,7 @@ class OutboxSender:
             nonlocal in_flight
             while (item := await queue.get()) is not None:
                 try:
-                    await self._deliver(item, text)
+                    await self._deliver(item, text, markup)
                 finally:
                     in_flight -= 1
                     changed.set()
@@ -194,7 +196,7 @@ class OutboxSender:
             await asyncio.sleep(self.progress_interval)
 
     # ------------------------------------------------------------------------------- one row
-    async def _deliver(self, item: OutboxItem, text: str) -> None:
+    async def _deliver(self, item: OutboxItem, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Send one row and record the outcome; see the module docstring."""
         delay = self._not_before.pop(item.id, 0.0) - time.monotonic()
         if delay > 0:
@@ -202,7 +204,7 @@ class OutboxSender:
         retry_afters = 0
         while True:
             try:
-                message = await self.bot.send_message(item.chat_id, text)
+                message = await self.bot.send_message(item.chat_id, text, reply_markup=markup)
             except RetryAfter as exc:
                 self.retry_afters += 1
                 retry_afters += 1
@@ -245,6 +247,15 @@ class OutboxSender:
         """Exponential with 'equal jitter': half fixed, half random, capped."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _markup(buttons: tuple[tuple[tuple[str, str], ...], ...]) -> InlineKeyboardMarkup | None:
+    """A broadcast's inline buttons (a membership request's 同意 / 拒绝), or None."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in line] for line in buttons]
+    )
 
 
 def _describe(exc: Exception) -> str:

@@ -157,6 +157,12 @@ async def page(request: web.Request) -> web.Response:
     chat = request.app[STATE].chat
     actor = await _actor(request, session)
     await chat.greet(actor)
+    invite = request.query.get("invite")
+    if (
+        invite is not None
+    ):  # an invite link: the same /join as typed, then the plain page (no re-run on reload)
+        await chat.send_text(actor, f"/join {invite[:200]}")
+        raise web.HTTPSeeOther("/#latest")
     folded = m.fold(await chat.full_history(actor))
     context = {
         "title": wt.TITLE,

@@ -11,7 +11,8 @@ Text is routed in this order:
 6. otherwise a policy question for the matcher (declined answers offer the closest topics, or the
    catalogue's platforms when one explains nearly all of the text).
 Buttons are routed by their data prefix: `f:` form, `e:` 我的项目, `q:` a FAQ topic, `a:` admin, `m:` menu,
-`p:` 找平台.
+`p:` 找平台, `mb:` a membership request's 同意 / 拒绝 (`membership.py`: also /join, /link and the gate
+that stops filing for another enterprise's credit code).
 
 One user's events are handled one at a time, in every worker on the database (`repo.user_lock`: a
 PostgreSQL advisory lock, whose transaction the event's writes share); different users never wait for
@@ -28,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from policies.conversation import texts as t
 from policies.conversation.admin import CB_CANCEL, CB_CONFIRM, CB_EXPORT, AdminFlow, parse_quarter_arg
 from policies.conversation.events import Actor, Event
+from policies.conversation.membership import INVITE_PREFIX, MembershipFlow
 from policies.conversation.platforms import PlatformRoute
 from policies.conversation.ports import BroadcastLauncher, Reports
 from policies.cycle import QuarterError, quarter_of
@@ -92,6 +94,8 @@ class Conversation:
         self.flow = flow
         self.today = today
         self.admin = AdminFlow(repo, reports, self.quarter, self._reload, launcher)
+        self.members = MembershipFlow(repo, launcher)
+        flow.gate = self.members.gate
         self.reports = reports
         self._commands: dict[str, Handler] = {
             "start": self._start,
@@ -106,6 +110,8 @@ class Conversation:
             "export": self._export,
             "reload": self._reload_command,
             "find": self._find,
+            "join": self._join,
+            "link": self._link,
         }
         self._menu: dict[str, Handler] = {
             t.MENU_ASK: self._ask_prompt,
@@ -118,6 +124,7 @@ class Conversation:
     def set_launcher(self, launcher: BroadcastLauncher | None) -> None:
         """The channel that can push broadcasts (Telegram) registers itself once it is running."""
         self.admin.launcher = launcher
+        self.members.launcher = launcher
 
     def quarter(self) -> str:
         return quarter_of(self.today())
@@ -217,6 +224,8 @@ class Conversation:
             return await self._admin_button(actor, data)
         if prefix == "p" and self.finder is not None:
             return await self.finder.button(actor.user_id, data)
+        if prefix == "mb":
+            return await self.members.button(actor, data)
         return [Reply(t.STALE_BUTTON)]
 
     def _menu_actions(self) -> dict[str, Handler]:
@@ -261,16 +270,25 @@ class Conversation:
         return [Reply(t.STALE_BUTTON)]
 
     # -- commands and menu -------------------------------------------------------------------------
-    async def _start(self, actor: Actor, _arg: str) -> list[Reply]:
-        """Subscribe (where the channel can push), greet, show the menu, offer a paused draft back."""
+    async def _start(self, actor: Actor, arg: str) -> list[Reply]:
+        """Subscribe (where the channel can push), greet, show the menu, offer a paused draft back;
+        `/start inv_CODE` (a Telegram invite link) also redeems the invite."""
         name = clean_input(actor.name)
         if actor.inbox is not None and actor.private:
             chat = actor.chat_id if actor.chat_id is not None else actor.user_id
             await self.repo.upsert_subscriber(actor.user_id, chat, name[:200], actor.inbox)
         first = name.split()[0] if name else ""
         replies = [Reply(t.GREETING.format(name=f"，{first}" if first else "")), t.MENU]
+        if arg.startswith(INVITE_PREFIX):
+            replies.extend(await self.members.join(actor, arg.removeprefix(INVITE_PREFIX)))
         replies.extend(await self.flow.offer_resume(actor.user_id))
         return replies
+
+    async def _join(self, actor: Actor, arg: str) -> list[Reply]:
+        return await self.members.join(actor, arg)
+
+    async def _link(self, actor: Actor, arg: str) -> list[Reply]:
+        return await self.members.link(actor, arg)
 
     async def _help(self, _actor: Actor, _arg: str) -> list[Reply]:
         return [Reply(t.HELP), t.MENU]

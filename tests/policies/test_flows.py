@@ -216,7 +216,7 @@ async def test_entries_of_others_are_refused(repo: Repository) -> None:
     await file_entry(flow)
     (entry,) = await repo.entries_for_user(USER)
     for data in (f"e:upd:{entry.id}", f"e:hist:{entry.id}", "e:upd:999"):
-        assert "只能查看和更新您本人填报的项目" in (await flow.handle_button(2002, data))[0].text
+        assert "只能查看和更新您本人或您所在企业" in (await flow.handle_button(2002, data))[0].text
     assert "按钮已失效" in (await flow.handle_button(2002, "e:hist:abc"))[0].text
     assert not await flow.is_active(2002)
 

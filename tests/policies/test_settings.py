@@ -25,8 +25,14 @@ def test_the_terminal_chat_has_its_own_database_by_default() -> None:
 
 def test_empty_values_mean_the_defaults_as_in_env_example() -> None:
     keys = ("TELEGRAM_BASE_URL", "DATABASE_URL", "TRIAL_DATABASE_URL", "WEBHOOK_PORT", "WEBHOOK_PATH")
-    keys += ("POLICY_DIR",)
+    keys += ("POLICY_DIR", "BOT_USERNAME", "PUBLIC_WEB_URL")
     assert Settings.from_environ(dict.fromkeys(keys, "")) == Settings.from_environ({})
+
+
+def test_invite_link_settings() -> None:
+    settings = Settings.from_environ({"BOT_USERNAME": " @pairing_bot ", "PUBLIC_WEB_URL": "https://x.cn/ "})
+    assert (settings.bot_username, settings.web_base()) == ("pairing_bot", "https://x.cn")
+    assert Settings.from_environ({"WEB_PORT": "9001"}).web_base() == "http://127.0.0.1:9001"
 
 
 def test_reads_every_key() -> None:

@@ -38,6 +38,9 @@ TABLES = {
     "dashboard_sessions",
     "login_attempts",
     "dashboard_audit",
+    "enterprise_members",
+    "enterprise_invites",
+    "link_codes",
 }
 
 

@@ -1,7 +1,9 @@
 """Dashboard pages: a university can retire a catalogue platform between imports (平台目录).
 
+Also the merge point of the membership (0010) and dashboard (0011) branches until they are re-chained.
+
 Revision ID: 0013
-Revises: 0011
+Revises: 0010, 0011
 Create Date: 2026-11-30
 """
 
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = ("0010", "0011")  # merges membership (0010) and the dashboard (0011)
 branch_labels = None
 depends_on = None
 
