@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.leaderboard import CataloguePlatform
 from policies.platform_catalogue import platform_key
 from policies.records import Broadcast, Platform
+from policies.scopes import Scope
 from storage.errors import InvalidValue, NotFound
 from storage.platforms import _platform as _platform_of
 from storage.tables import BroadcastRow, EntryRow, PlatformRow
@@ -87,12 +88,21 @@ class DashboardPagesMixin:
     async def _link_quarter(self, s: AsyncSession, quarter: str) -> int:
         raise NotImplementedError  # provided by PlatformStoreMixin
 
+    async def _scope_clause(self, s: AsyncSession, scope: Scope) -> ColumnElement[bool]:
+        raise NotImplementedError  # provided by DashboardStoreMixin
+
     # -- broadcasts --------------------------------------------------------------------------------------
-    async def recent_broadcasts(self, limit: int = 50, *, kind: str | None = None) -> list[Broadcast]:
-        """The newest broadcasts (and reminders) first, with their delivery counts."""
-        stmt = select(BroadcastRow).order_by(BroadcastRow.id.desc()).limit(limit)
-        if kind is not None:
-            stmt = stmt.where(BroadcastRow.kind == kind)
+    async def recent_broadcasts(
+        self, limit: int = 50, *, kinds: Sequence[str] = ("broadcast", "reminder")
+    ) -> list[Broadcast]:
+        """The newest broadcasts and reminders first, with their delivery counts (not the one-to-one
+        membership messages, which share the outbox)."""
+        stmt = (
+            select(BroadcastRow)
+            .where(BroadcastRow.kind.in_(list(kinds)))
+            .order_by(BroadcastRow.id.desc())
+            .limit(limit)
+        )
         async with self._reading() as s:
             rows = list(await s.scalars(stmt))
             totals = await self._totals(s, [r.id for r in rows])
@@ -115,6 +125,20 @@ class DashboardPagesMixin:
             if row is None:
                 return None
             return _broadcast(row, (await self._totals(s, [row.id]))[row.id])
+
+    # -- a district's enterprises (成员与审核) ---------------------------------------------------------------
+    async def credit_codes_in(self, scope: Scope) -> set[str]:
+        """The credit codes of the enterprises with entries within `scope` (a district's enterprises)."""
+        async with self._reading() as s:
+            clause = await self._scope_clause(s, scope)
+            return set(await s.scalars(select(EntryRow.credit_code).where(clause).distinct()))
+
+    async def filed_outside(self, scope: Scope, credit_code: str) -> bool:
+        """Whether the enterprise has entries outside `scope` (it is registered in another district)."""
+        async with self._reading() as s:
+            clause = await self._scope_clause(s, scope)
+            stmt = select(EntryRow.id).where(EntryRow.credit_code == credit_code, ~clause).limit(1)
+            return (await s.scalar(stmt)) is not None
 
     # -- the catalogue as the leaderboard and the entries see it ------------------------------------------
     async def catalogue_platforms(self) -> dict[int, CataloguePlatform]:

@@ -146,7 +146,7 @@ async def test_broadcast_lists_and_reminders_by_key(repo: SqlRepository) -> None
     listed = await repo.recent_broadcasts(10)
     assert [b.text for b in listed] == ["上季度提醒", "提醒", "通知一"]
     assert Delivery.of(listed[-1]) == Delivery(left=3)
-    assert [b.text for b in await repo.recent_broadcasts(10, kind="broadcast")] == ["通知一"]
+    assert [b.text for b in await repo.recent_broadcasts(10, kinds=("broadcast",))] == ["通知一"]
     found = await repo.reminder_broadcasts(Q)
     assert list(found) == [f"week2:{Q}"] and found[f"week2:{Q}"].id == reminder.id
     assert now <= listed[0].created_at

@@ -403,3 +403,95 @@ async def test_only_admins_see_unanswered_questions(repo: SqlRepository, open_de
     other = await open_desk(name)
     assert (await other.get("/admin/unanswered")).status == 403
     assert (await other.get("/admin/unanswered.xlsx")).status == 403
+
+
+# -- 成员与审核 ----------------------------------------------------------------------------------------------
+def uscc(n: int) -> str:
+    from stdnum.cn import uscc as check
+
+    base = f"91370211MA3C1234{n}"
+    return base + check.calc_check_digit(base)
+
+
+async def _requests(repo: SqlRepository) -> tuple[str, str]:
+    """Two enterprises with a member each, in 中德 and 董家口, and one pending request for each."""
+    zhongde, other = uscc(0), uscc(1)
+    for code, district, first, asker in ((zhongde, ZHONGDE, 10, 77), (other, "董家口经济区", 11, 78)):
+        await repo.create_entry(
+            first, Q, {**entry_fields(OUC, district, f"青岛{first}公司", code, "项目"), "credit_code": code}
+        )
+        assert await repo.request_membership(code, first, f"青岛{first}公司") == "active"
+        await repo.upsert_subscriber(asker, asker, f"申请人{asker}", channel="web")
+        assert await repo.request_membership(code, asker, f"青岛{first}公司") == "pending"
+    return zhongde, other
+
+
+async def test_a_district_approves_only_its_own_enterprises(repo: SqlRepository, open_desk: Any) -> None:
+    zhongde, other = await _requests(repo)
+    zd = await open_desk("zd")
+    page = await zd.page("/admin/members")
+    assert zhongde in page and other not in page
+    # another district's request, by posting its code and user id: refused, still pending
+    forged = await zd.post(
+        "/admin/members/decide", {"credit_code": other, "user_id": "78", "decision": "approve"}
+    )
+    assert forged.status == 403
+    assert await repo.membership(other, 78) == "pending"
+    ok = await zd.post(
+        "/admin/members/decide", {"credit_code": zhongde, "user_id": "77", "decision": "approve"}
+    )
+    assert ok.status == 303
+    assert await repo.membership(zhongde, 77) == "active"
+    told = await repo.recent_broadcasts(5, kinds=("membership",))
+    assert told and "已获同意" in told[0].text and told[0].totals["sent"] == 1  # in the web chat at once
+    again = await zd.post(
+        "/admin/members/decide", {"credit_code": zhongde, "user_id": "77", "decision": "reject"}
+    )
+    assert again.status == 403 and await repo.membership(zhongde, 77) == "active"
+    events, _total = await repo.audit_events(action="member_approve")
+    assert [(e.account, e.target) for e in events] == [("zd", f"member:{zhongde}:77")]
+
+
+async def test_an_admin_decides_every_request(repo: SqlRepository, open_desk: Any) -> None:
+    zhongde, other = await _requests(repo)
+    boss = await open_desk("boss")
+    page = await boss.page("/admin/members")
+    assert zhongde in page and other in page
+    no = await boss.post(
+        "/admin/members/decide", {"credit_code": other, "user_id": "78", "decision": "reject"}
+    )
+    assert no.status == 303 and await repo.membership(other, 78) == "rejected"
+    assert "已拒绝" in await boss.page("/admin/members?done=rejected")
+
+
+async def test_invites_are_shown_once_and_scoped(repo: SqlRepository, open_desk: Any) -> None:
+    _zhongde, other = await _requests(repo)
+    zd = await open_desk("zd")
+    await zd.page("/admin/members")
+    fresh = uscc(2)  # an enterprise that has not filed anywhere yet
+    resp = await zd.post(
+        "/admin/members/invite", {"credit_code": fresh, "name": "青岛新企业有限公司", "days": "14"}
+    )
+    body = await resp.text()
+    assert resp.status == 200 and "邀请码只显示这一次" in body
+    code = re.search(r'id="invite-code">([^<]+)<', body).group(1)  # type: ignore[union-attr]
+    assert f"/?invite={code}" in body
+    assert code not in await zd.page("/admin/members")  # never shown again
+    assert await repo.redeem_invite(code, 555) == fresh and await repo.membership(fresh, 555) == "active"
+    elsewhere = await zd.post("/admin/members/invite", {"credit_code": other, "name": "别的企业"})
+    assert elsewhere.status == 403
+    bad = await zd.post("/admin/members/invite", {"credit_code": "123", "name": ""})
+    assert bad.status == 400 and "统一社会信用代码" in await bad.text()
+    events, _total = await repo.audit_events(action="invite_create")
+    assert len(events) == 1 and code not in events[0].detail + events[0].target
+
+
+async def test_universities_have_no_members_page(repo: SqlRepository, open_desk: Any) -> None:
+    zhongde, _other = await _requests(repo)
+    ouc = await open_desk("ouc")
+    assert (await ouc.get("/admin/members")).status == 403
+    forged = await ouc.post(
+        "/admin/members/decide", {"credit_code": zhongde, "user_id": "77", "decision": "approve"}
+    )
+    assert forged.status == 403 and await repo.membership(zhongde, 77) == "pending"
+    assert (await ouc.post("/admin/members/invite", {"credit_code": uscc(2)})).status == 403
