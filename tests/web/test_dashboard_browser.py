@@ -8,6 +8,7 @@ Fails, never skips, when the browser cannot start (CI installs chromium and font
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from collections.abc import AsyncIterator
@@ -130,7 +131,7 @@ async def test_the_secretariat_sees_a_new_entry_its_history_and_downloads_the_li
         await lists.get_by_role("button", name="下载").click()
     download = await info.value
     assert download.suggested_filename.endswith(".xlsx") and UPC in download.suggested_filename
-    data = Path(await download.path()).read_bytes()
+    data = await asyncio.to_thread(Path(await download.path()).read_bytes)
     sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     header = list(rows[0])
@@ -160,7 +161,7 @@ async def test_a_university_sees_only_its_list_and_confirms_an_entry_on_a_phone(
     assert "青岛丙科技有限公司" in text and "青岛丁科技有限公司" in text  # its other entries
     assert "青岛甲科技有限公司" not in text and OUC not in text  # another university's are not there
     # another university's entry by its id: refused
-    other = [e async for e in repo.iter_entries() if e.university == OUC][0]
+    other = next(iter([e async for e in repo.iter_entries() if e.university == OUC]))
     response = await page.goto(base + f"admin/entries/{other.id}")
     assert response is not None and response.status == 403
     await expect(page.get_by_text("未找到该记录，或您的账号无权查看")).to_be_visible()

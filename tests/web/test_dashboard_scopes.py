@@ -54,7 +54,7 @@ async def open_desk(server: TestServer) -> AsyncIterator[Any]:
         await d.client.close()
 
 
-# which seeded entries ("甲".."丁") each account must see: 甲 OUC/中德, 乙 OUC/董家口, 丙 UPC/中德, 丁 UPC/董家口
+# which seeded entries each account must see: 甲 OUC/中德, 乙 OUC/董家口, 丙 UPC/中德, 丁 UPC/董家口
 VISIBLE = {"boss": {"甲", "乙", "丙", "丁"}, "ouc": {"甲", "乙"}, "zhongde": {"甲", "丙"}}
 
 
@@ -139,8 +139,16 @@ async def test_admin_pages_and_actions_are_403_for_the_other_roles(
     assert 'href="/admin/audit"' not in home and 'href="/admin/accounts"' not in home  # not offered
     for path in ADMIN_ONLY_GET:
         assert (await d.get(path)).status == 403
-    data = {"name": "boss", "action": "disable", "role": "admin", "password": "x" * 12,
-            "password_again": "x" * 12, "current_password": "correct horse battery", "text": "hi", "nonce": "abcdefgh12"}  # fmt: skip
+    data = {
+        "name": "boss",
+        "action": "disable",
+        "role": "admin",
+        "password": "x" * 12,
+        "password_again": "x" * 12,
+        "current_password": "correct horse battery",
+        "text": "hi",
+        "nonce": "abcdefgh12",
+    }
     for path in ADMIN_ONLY_POST:
         assert (await d.post(path, data)).status == 403
     assert not (await repo.get_account("boss")).disabled  # type: ignore[union-attr]

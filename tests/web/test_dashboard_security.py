@@ -117,7 +117,7 @@ async def test_posts_without_the_csrf_token_are_403(repo: SqlRepository, desks: 
                 "password_again": "p" * 12,
                 "current_password": PASSWORD,
             },
-        ),  # fmt: skip
+        ),
         (boss, "/admin/accounts/status", {"name": "ouc", "action": "disable"}),
         (ouc, f"/admin/entries/{entries['甲'].id}/check", {"action": "confirm"}),
         (boss, "/admin/logout", {}),
