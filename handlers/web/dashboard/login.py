@@ -111,6 +111,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         await auth.audit(request, "login_disabled", target=name, account=name, role=account.role)
         return _login_page(request, message=DISABLED, name=name, next_=next_, status=403)
     await repo.clear_login_failures(keys)
+    await repo.prune_dashboard_sessions(dt.datetime.now(dt.UTC) - auth.IDLE_TIMEOUT)  # abandoned ones
     token = secrets.token_urlsafe(32)
     await repo.create_dashboard_session(
         account.id, auth.token_hash(token), secrets.token_urlsafe(24), address
