@@ -37,7 +37,7 @@ from policies.leaderboard import (
     title,
     total_score,
 )
-from policies.scopes import Scope
+from policies.scopes import UNIVERSITY, Scope
 from storage.exports import collect_leaderboard, collect_trend
 
 TREND_QUARTERS = 8
@@ -85,7 +85,7 @@ def as_json(value: Any) -> str:
 
 def _mine(scope: Scope) -> Any:
     """The scope's filter on a board: a university sees its own rows; admins and districts the whole."""
-    if scope.role == "university":
+    if scope.role == UNIVERSITY:
         return lambda board: restricted(board, lambda name: scope.sees(name, None))
     return lambda board: board
 
@@ -115,7 +115,7 @@ async def leaderboard(request: web.Request, viewer: auth.Viewer) -> web.StreamRe
     view = _mine(viewer.scope)
     board = view(await collect_leaderboard(repo, quarter))
     trend = [view(b) for b in await collect_trend(repo, quarters[-TREND_QUARTERS:])]
-    university_view = viewer.scope.role == "university"
+    university_view = viewer.scope.role == UNIVERSITY
     chart = board_chart(board.platforms if university_view else board.universities, platforms=university_view)
     context = {
         "quarter": quarter,
@@ -141,7 +141,7 @@ async def platform(request: web.Request, viewer: auth.Viewer) -> web.StreamRespo
     name = request.query.get("name", "").strip()[:200]
     if not university or not name:
         return auth.refusal(request, 404, "没有找到这个平台。")
-    if viewer.scope.role == "university" and not viewer.scope.sees(university, None):
+    if viewer.scope.role == UNIVERSITY and not viewer.scope.sees(university, None):
         await auth.audit(request, "forbidden", target=request.path_qs)
         return auth.refusal(request, 403, "您的账号无权查看其他高校院所的平台。")
     quarters, _current = await _quarters(request)
