@@ -7,7 +7,7 @@ progress, past broadcasts, and this quarter's reminder schedule with what has go
     GET  /admin/broadcasts/{id}             progress (sent / failed / left); refreshes itself without JS
     GET  /admin/broadcasts/{id}/events      the same progress as server-sent events, ending at done
 
-A preview is kept server-side (kv `dashboard_preview`, by a random nonce, for the account that made it),
+A preview is kept server-side (kv `dashboard_preview`: the account's last five, by a random nonce),
 so what is confirmed is exactly what was previewed; the broadcast's dedupe key carries the nonce, so a
 double submit or a second worker still creates one broadcast. Web-chat recipients receive it as it is
 created; Telegram recipients' rows are delivered by the sender worker (`sender_loop`), whose progress
@@ -34,7 +34,8 @@ from policies.settings import TIMEZONE
 from policies.validators import clean_input
 from storage.dashboard_pages import Delivery
 
-PREVIEWS = "dashboard_preview"  # kv namespace: nonce -> {"text", "account"}
+PREVIEWS = "dashboard_preview"  # kv namespace: account name -> {nonce: text}, the newest MAX_PREVIEWS
+MAX_PREVIEWS = 5
 DEDUPE_PREFIX = "dashboard-broadcast:"
 POLL_SECONDS = 1.0  # how often the event stream looks at the outbox
 STREAM_SECONDS = 300.0  # one stream's life; EventSource reconnects (the page keeps following)
@@ -121,7 +122,10 @@ async def preview(request: web.Request, viewer: auth.Viewer) -> web.StreamRespon
     if count == 0:
         return await _page(request, text=text, error="当前没有有效订阅者，无需群发。", status=400)
     nonce = secrets.token_urlsafe(16)
-    await repo.kv_put(PREVIEWS, nonce, {"text": text, "account": viewer.account.name})
+    kept = await repo.kv_get(PREVIEWS, viewer.account.name)
+    previews = dict(kept) if isinstance(kept, dict) else {}
+    previews[nonce] = text
+    await repo.kv_put(PREVIEWS, viewer.account.name, dict(list(previews.items())[-MAX_PREVIEWS:]))
     context = {"text": text, "count": count, "nonce": nonce}
     return render(request, "dashboard/broadcast_preview.html", context, title="群发预览")
 
@@ -134,14 +138,16 @@ async def send(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse:
         return auth.refusal(request, 400, "预览已失效，请重新填写通知内容。")
     repo = auth.repo(request)
     key = DEDUPE_PREFIX + nonce
-    stored = await repo.kv_get(PREVIEWS, nonce)
-    if not isinstance(stored, dict) or stored.get("account") != viewer.account.name:
+    kept = await repo.kv_get(PREVIEWS, viewer.account.name)
+    previews = dict(kept) if isinstance(kept, dict) else {}
+    text = previews.pop(nonce, None)
+    if not isinstance(text, str):
         done = await repo.broadcast_by_key(key)
         if done is not None:  # pressed twice: the first press created it
             raise web.HTTPSeeOther(f"/admin/broadcasts/{done.id}")
         return auth.refusal(request, 400, "预览已失效（可能已发送），请重新填写通知内容。")
-    created = await repo.create_broadcast(str(stored["text"]), DASHBOARD_SENDER, dedupe_key=key)
-    await repo.kv_delete(PREVIEWS, nonce)
+    created = await repo.create_broadcast(text, DASHBOARD_SENDER, dedupe_key=key)
+    await repo.kv_put(PREVIEWS, viewer.account.name, previews)
     if created is None:
         done = await repo.broadcast_by_key(key)
         if done is None:  # pragma: no cover - a dedupe key is only refused when its broadcast exists

@@ -56,7 +56,6 @@ async def unanswered(request: web.Request, viewer: auth.Viewer) -> web.StreamRes
             "at": g.newest.asked_at.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
             "topic": topic_label(matcher, g.top_candidate),
             "others": g.examples()[1:],
-            "band": "建议答案" if g.newest.band == "suggest" else "未能回答",
         }
         for g in groups
     ]
