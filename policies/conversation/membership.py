@@ -142,11 +142,18 @@ class MembershipFlow:
         )
         name = request.enterprise_name or code
         who = request.name or "对方"
-        told = TOLD_APPROVED if approve else TOLD_REJECTED
-        if await self.repo.has_inbox(requester):
-            await self._tell(actor.user_id, [requester], told.format(name=name))
+        await self.tell_outcome(requester, name, approve, sender=actor.user_id)
         done = APPROVED_BY_YOU if approve else REJECTED_BY_YOU
         return [Reply(done.format(who=who, name=name))]
+
+    async def tell_outcome(
+        self, user_id: int, enterprise_name: str, approved: bool, *, sender: int = 0
+    ) -> None:
+        """Tell the requester how their request was decided, where a message can reach them (also for a
+        decision made elsewhere, e.g. on the dashboard after `approve_member` / `reject_member`)."""
+        if await self.repo.has_inbox(user_id):
+            told = TOLD_APPROVED if approved else TOLD_REJECTED
+            await self._tell(sender, [user_id], told.format(name=enterprise_name))
 
     async def _tell(
         self,
