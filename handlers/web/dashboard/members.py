@@ -8,7 +8,7 @@ Admins decide every request; a district office only those of the enterprises reg
 (the enterprises with entries there: `storage.dashboard_pages.credit_codes_in`), and may invite to an
 enterprise unless it has filed in another district. A request or enterprise outside the scope is refused
 with 403, whatever code and user id are posted. The requester is told the outcome in their chat, as when a
-member decides there (`policies.conversation.membership` texts), and every decision and invite is audited.
+member decides there (`MembershipFlow.tell_outcome`), and every decision and invite is audited.
 Only the invite's hash is stored (`storage.membership`): the code is shown on this one response and never
 again.
 """
@@ -22,7 +22,7 @@ from aiohttp import web
 from handlers.web.dashboard import auth
 from handlers.web.dashboard.overview import DASHBOARD_SENDER
 from handlers.web.dashboard.render import render
-from policies.conversation.membership import INVITE_PREFIX, KIND, TOLD_APPROVED, TOLD_REJECTED
+from policies.conversation.membership import INVITE_PREFIX
 from policies.scopes import ADMIN, DISTRICT
 from policies.settings import TIMEZONE
 from policies.validators import ValidationError, clean_input, validate_name, validate_uscc
@@ -109,9 +109,8 @@ async def decide(request: web.Request, viewer: auth.Viewer) -> web.StreamRespons
     if not decided:
         raise web.HTTPSeeOther("/admin/members?done=already")
     name = request_row.enterprise_name or code
-    if await repo.has_inbox(user_id):
-        told = (TOLD_APPROVED if approve else TOLD_REJECTED).format(name=name)
-        await repo.create_broadcast(told, DASHBOARD_SENDER, [user_id], kind=KIND)
+    members_flow = auth.state(request).svc.conversation.members
+    await members_flow.tell_outcome(user_id, name, approve, sender=DASHBOARD_SENDER)
     await auth.audit(
         request,
         "member_approve" if approve else "member_reject",
