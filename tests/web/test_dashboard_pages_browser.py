@@ -105,6 +105,7 @@ async def test_admin_sends_a_broadcast_and_watches_it_complete(
     await expect(state).to_have_text("发送中")  # web-chat users have it; Telegram's three wait
     await expect(page.locator("#count-sent")).to_have_text("2")
     await expect(page.locator("#count-left")).to_have_text("3")
+    await page.evaluate("() => { window.stillThisPage = true; }")  # gone if the page were reloaded
 
     async with FakeBotApiServer(FakeTelegram(limits=Limits())) as api:
         api.fake.add_users(TELEGRAM_USERS)
@@ -123,6 +124,7 @@ async def test_admin_sends_a_broadcast_and_watches_it_complete(
     await expect(page.locator("#count-blocked")).to_have_text("1")
     await expect(page.locator("#count-left")).to_have_text("0")
     assert await page.locator("#progress-bar").get_attribute("value") == "5"
+    assert await page.evaluate("() => window.stillThisPage === true")  # updated in place over SSE
 
     await page.get_by_role("link", name="返回群发与提醒").click()
     row = page.locator("tr", has_text="路演活动报名")
