@@ -46,13 +46,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from types import ModuleType
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from handlers.services import Services
 from handlers.web import security
 from handlers.web.dashboard import accounts, audit_log, entries, exports, login, overview
 from handlers.web.dashboard.auth import DASHBOARD, DashboardState, Signer
-from handlers.web.dashboard.render import NAV, ROUTED
+from handlers.web.dashboard.render import NAV, ROUTED, local_time
 
 PAGES: list[ModuleType] = [login, overview, entries, exports, audit_log, accounts]
 
@@ -62,6 +63,7 @@ __all__ = ["PAGES", "setup_dashboard"]
 def setup_dashboard(app: web.Application, svc: Services) -> None:
     """Register every dashboard page on `app` (which already has aiohttp-jinja2 set up)."""
     app[DASHBOARD] = DashboardState(svc)
+    aiohttp_jinja2.get_env(app).filters["local"] = local_time
     for module in PAGES:
         module.register(app)
     routed = set()

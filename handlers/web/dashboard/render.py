@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,14 @@ from aiohttp import web
 
 from handlers.web.dashboard.auth import VIEWER, Viewer
 from policies.scopes import ADMIN, DISTRICT, ROLES, UNIVERSITY
+from policies.settings import TIMEZONE
 
 TITLE = "结对共建管理台"
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as Beijing time, the `local` filter of the templates."""
+    return value.astimezone(TIMEZONE).strftime(fmt) if value is not None else ""
 
 
 @dataclass(frozen=True)
