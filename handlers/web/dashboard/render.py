@@ -57,8 +57,14 @@ def nav_for(request: web.Request, viewer: Viewer | None) -> list[NavItem]:
 
 
 def is_htmx(request: web.Request) -> bool:
-    """An htmx request (not a boosted full navigation): answer with the fragment only."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """An htmx request for a part of the page: answer with the fragment only. A boosted navigation and a
+    history restore (the back button, with htmx's history cache off) need the whole page."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(
