@@ -121,6 +121,8 @@ async def test_the_secretariat_sees_a_new_entry_its_history_and_downloads_the_li
     await page.go_back()  # the whole unfiltered page again, layout included
     await expect(page.get_by_text("共 7 条")).to_be_visible()
     await expect(page.get_by_role("navigation", name="主导航")).to_be_visible()
+    await page.get_by_label("功能区/镇街").select_option(ZHONGDE)  # a select refreshes the results itself
+    await expect(page.get_by_text("共 4 条")).to_be_visible()
     await page.get_by_role("link", name=PROJECT).click()
     await expect(page.get_by_role("heading", name=f"记录 {filed.id}：{PROJECT}")).to_be_visible()
     history = page.locator("section", has=page.get_by_role("heading", name="修改记录"))
