@@ -85,6 +85,10 @@ async def test_the_entries_table_shows_only_the_scope_whatever_the_filter(
     resp = await d.client.get("/admin/entries", headers={"HX-Request": "true"}, params={"district": ZHONGDE})
     fragment = await resp.text()
     assert "<header" not in fragment and shown(fragment) == VISIBLE[name] & {"甲", "丙"}
+    # the back button after htmx pushed a URL asks for the whole page again
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    resp = await d.client.get("/admin/entries", headers=restore, params={"district": ZHONGDE})
+    assert "<header" in await resp.text()
 
 
 @pytest.mark.parametrize("name", ["boss", "ouc", "zhongde"])

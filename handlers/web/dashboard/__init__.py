@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from types import ModuleType
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from handlers.services import Services
@@ -64,7 +65,7 @@ from handlers.web.dashboard import (
     unanswered,
 )
 from handlers.web.dashboard.auth import DASHBOARD, DashboardState, Signer
-from handlers.web.dashboard.render import NAV, ROUTED
+from handlers.web.dashboard.render import NAV, ROUTED, local_time
 
 PAGES: list[ModuleType] = [
     login,
@@ -86,6 +87,7 @@ __all__ = ["PAGES", "setup_dashboard"]
 def setup_dashboard(app: web.Application, svc: Services) -> None:
     """Register every dashboard page on `app` (which already has aiohttp-jinja2 set up)."""
     app[DASHBOARD] = DashboardState(svc)
+    aiohttp_jinja2.get_env(app).filters["local"] = local_time
     for module in PAGES:
         module.register(app)
     routed = set()

@@ -89,7 +89,6 @@ async def audit_page(request: web.Request, viewer: auth.Viewer) -> web.StreamRes
         "actions": await repo.audit_actions(),
         "accounts": [a.name for a in await repo.list_accounts()],
         "labels": ACTION_LABELS,
-        "tz": TIMEZONE,
     }
     return render(
         request, "dashboard/audit.html", context, title="审计", fragment="dashboard/_audit_results.html"

@@ -101,7 +101,7 @@ async def overview(request: web.Request, viewer: auth.Viewer) -> web.StreamRespo
         "recipients": recipients,
         "reminder": default_reminder(when),
         "nonce": secrets.token_urlsafe(12),
-        "sent": request.query.get("sent", ""),
+        "sent": sent if (sent := request.query.get("sent", "")).isdigit() or sent == "again" else "",
     }
     return render(request, "dashboard/overview.html", context, title="总览")
 

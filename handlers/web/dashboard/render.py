@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,14 @@ from aiohttp import web
 
 from handlers.web.dashboard.auth import VIEWER, Viewer
 from policies.scopes import ADMIN, DISTRICT, ROLES, UNIVERSITY
+from policies.settings import TIMEZONE
 
 TITLE = "结对共建管理台"
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as Beijing time, the `local` filter of the templates."""
+    return value.astimezone(TIMEZONE).strftime(fmt) if value is not None else ""
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,14 @@ def nav_for(request: web.Request, viewer: Viewer | None) -> list[NavItem]:
 
 
 def is_htmx(request: web.Request) -> bool:
-    """An htmx request (not a boosted full navigation): answer with the fragment only."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """An htmx request for a part of the page: answer with the fragment only. A boosted navigation and a
+    history restore (the back button, with htmx's history cache off) need the whole page."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(
