@@ -30,3 +30,12 @@ def field_label(text: str) -> str | None:
         if line.startswith("第") and " · " in line:
             return line.split(" · ", 1)[1].removesuffix("（选填）")
     return None
+
+
+def credit_code(i: int) -> str:
+    """A valid unified social credit code of the `i`-th invented enterprise (one per filing user, so each
+    is its enterprise's first member rather than a pending one)."""
+    from stdnum.cn import uscc
+
+    body = f"91370211{i:09d}"
+    return body + uscc.calc_check_digit(body)

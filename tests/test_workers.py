@@ -21,7 +21,7 @@ from storage.db import create_engine
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakeapi.core import Limits
 from tests.fakeapi.server import FakeBotApiServer
-from tests.forms import PRESSED, TYPED
+from tests.forms import PRESSED, TYPED, credit_code
 from tests.workers import Balancer, Worker, file_one_entry, free_port, worker_env
 
 pytestmark = pytest.mark.slow
@@ -40,6 +40,7 @@ def answers(i: int) -> dict[str, str]:
         "共建形式": MULTI,
         "科创平台名称": f"海洋实验室{i}号",
         "共建项目名称": f"防腐涂层中试{i}",
+        "统一社会信用代码": credit_code(i + 1),
     }
 
 
