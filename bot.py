@@ -140,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     pexp = psub.add_parser("export", help="write the import template with the current catalogue")
     pexp.add_argument("--out", type=Path, required=True, help="FILE.xlsx or FILE.csv")
     pexp.add_argument("--force", action="store_true", help="replace an existing file")
+    users = sub.add_parser("users", help="dashboard accounts: add, list, disable, enable")
+    usub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    uadd = usub.add_parser("add", help="create an account (password from stdin)")
+    uadd.add_argument("name")
+    uadd.add_argument("--role", required=True, choices=["admin", "university", "district"])
+    uadd.add_argument("--scope", default="", help="university or district name (not for admin)")
+    uadd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    usub.add_parser("list", help="list the accounts")
+    for action, text in (("disable", "disable an account and end its sessions"), ("enable", "enable again")):
+        usub.add_parser(action, help=text).add_argument("name")
     return parser
 
 
@@ -295,6 +307,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
         return await _unanswered(args, settings)
     if command == "platforms":
         return await _platforms(args, settings)
+    if command == "users":
+        return await _users(args, settings)
     if command == "invite":
         return await _invite(args, settings)
     if command == "broadcast":
@@ -437,7 +451,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
     """The logged questions the bot declined or only suggested, similar ones together, most frequent first."""
-    from policies.unanswered import group_questions
+    from policies.unanswered import group_questions, topic_label
 
     if args.fmt == "xlsx" and args.out is None:
         print("用法：python bot.py unanswered --format xlsx --out 文件.xlsx", file=sys.stderr)
@@ -451,27 +465,12 @@ async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
         await repo.close()
 
     def topic(faq_id: str | None) -> str:
-        entry = store.matcher.by_id(faq_id) if faq_id else None
-        return f"{entry.topic}（{entry.id}）" if entry else "（无）"
+        return topic_label(store.matcher, faq_id)
 
     if args.fmt == "xlsx":
-        from storage.xlsx import ColumnFormat, XlsxWriter
+        from storage.unanswered import write_unanswered
 
-        columns = [("次数", 8), ("最近的问法", 40), ("最近提问时间", 18)]
-        columns += [("最接近的条目", 36), ("全部问法", 80)]
-        with XlsxWriter(args.out) as book:
-            sheet = book.add_sheet("未答问题", [ColumnFormat(h, w) for h, w in columns])
-            sheet.append_rows(
-                [
-                    g.count,
-                    g.newest.question,
-                    g.newest.asked_at.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
-                    topic(g.top_candidate),
-                    "\n".join(g.examples()),
-                ]
-                for g in groups
-            )
-            sheet.close()
+        write_unanswered(args.out, groups, topic)
         print(args.out)
     else:
         for g in groups:
@@ -481,6 +480,17 @@ async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"    「{other}」")
     print(f"共 {sum(g.count for g in groups)} 个问题，{len(groups)} 组。", file=sys.stderr)
     return 0
+
+
+async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.web.dashboard.cli import users_cli
+
+    spec = _load_form(settings)
+    repo = await _open_repository(settings.database_url)
+    try:
+        return await users_cli(args, repo, spec)
+    finally:
+        await repo.close()
 
 
 async def _platforms(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,12 +13,16 @@ a signature turns intent into a project, an update keeps the list alive. Ranking
 ties share a rank and are listed by name, so the order never depends on input order.
 
 `Tally` accumulates entry by entry, so a caller can stream 100,000 entries without keeping them.
+
+An entry linked to the platform catalogue (`Entry.platform_id`) counts for that catalogue platform under
+its catalogue name, whatever spelling the enterprise typed (`catalogue`: platform id -> `CataloguePlatform`,
+every quarter's version of one platform sharing its `key`); other entries count under the typed name.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from policies.records import STATUS_SIGNED, Entry
@@ -46,12 +50,22 @@ def pair_key(entry: Entry) -> PairKey:
     )
 
 
+@dataclass(frozen=True)
+class CataloguePlatform:
+    """What the leaderboard needs of a catalogue platform: its identity across quarters and its names."""
+
+    key: str
+    university: str
+    name: str
+
+
 @dataclass
 class Score:
     """One university's or platform's counts for the quarter."""
 
     name: str
     university: str = ""  # platforms: the university the platform belongs to
+    platform_key: str = ""  # platforms: the catalogue key when the entries are linked to the catalogue
     new: int = 0
     signed: int = 0
     updated: int = 0
@@ -86,6 +100,7 @@ class Tally:
     quarter: str
     previous_keys: Collection[PairKey] = frozenset()
     changed_ids: Collection[int] = frozenset()
+    catalogue: Mapping[int, CataloguePlatform] = field(default_factory=dict)
     _universities: dict[str, Score] = field(default_factory=dict)
     _platforms: dict[tuple[str, str], Score] = field(default_factory=dict)
     _totals: Score = field(default_factory=lambda: Score(""))
@@ -98,10 +113,16 @@ class Tally:
         signed = entry.status.strip() in STATUS_SIGNED
         updated = not new or entry.id in self.changed_ids
         university = entry.university.strip() or "（未填写高校）"
-        platform = entry.platform_name.strip() or "（未填写平台）"
+        linked = self.catalogue.get(entry.platform_id) if entry.platform_id is not None else None
+        if linked is not None:
+            slot = ("", linked.key)
+            platform_score = Score(linked.name, linked.university, linked.key)
+        else:
+            platform = entry.platform_name.strip() or "（未填写平台）"
+            slot, platform_score = (university, platform), Score(platform, university)
         targets = (
             self._universities.setdefault(university, Score(university)),
-            self._platforms.setdefault((university, platform), Score(platform, university)),
+            self._platforms.setdefault(slot, platform_score),
             self._totals,
         )
         for s in targets:
@@ -139,10 +160,14 @@ def compute_leaderboard(
     *,
     previous: Iterable[Entry] = (),
     changed_ids: Collection[int] = frozenset(),
+    catalogue: Mapping[int, CataloguePlatform] | None = None,
 ) -> Leaderboard:
     """Rank `quarter`'s entries; `previous` are the previous quarter's (to tell new from repeated),
-    `changed_ids` the ids of entries with a recorded change in `quarter`."""
-    tally = Tally(quarter, frozenset(pair_key(e) for e in previous), frozenset(changed_ids))
+    `changed_ids` the ids of entries with a recorded change in `quarter`, `catalogue` the catalogue
+    platforms linked entries count for."""
+    tally = Tally(
+        quarter, frozenset(pair_key(e) for e in previous), frozenset(changed_ids), dict(catalogue or {})
+    )
     for entry in entries:
         tally.add(entry)
     return tally.result()
@@ -176,3 +201,23 @@ def render_leaderboard(board: Leaderboard, quarter: str | None = None, *, top: i
     lines += [_line(r, f"{r.item.name}（{r.item.university}）") for r in board.platforms[:top]]
     lines += ["", "感谢各高校院所、科创平台和企业的积极参与！"]
     return "\n".join(lines)
+
+
+def restricted(board: Leaderboard, mine: Callable[[str], bool]) -> Leaderboard:
+    """`board` as a university account sees it: the rows of the universities `mine` accepts and of their
+    platforms (with their ranks in the whole board, which is published in week 6 anyway), and totals over
+    those universities' entries only."""
+    universities = tuple(r for r in board.universities if mine(r.item.name))
+    return Leaderboard(
+        quarter=board.quarter,
+        universities=universities,
+        platforms=tuple(r for r in board.platforms if mine(r.item.university)),
+        entries=sum(r.item.entries for r in universities),
+        new=sum(r.item.new for r in universities),
+        signed=sum(r.item.signed for r in universities),
+        updated=sum(r.item.updated for r in universities),
+    )
+
+
+def total_score(board: Leaderboard) -> int:
+    return board.new * WEIGHT_NEW + board.signed * WEIGHT_SIGNED + board.updated * WEIGHT_UPDATED

@@ -163,72 +163,99 @@ def check_rows(
             continue
         result.rows += 1
         row = _Row(cells, columns, header)
-        problems: list[str] = []
-
-        def bad(
-            fid: str, why: str, row: _Row = row, problems: list[str] = problems, number: int = number
-        ) -> None:
-            problems.append(f"{source}: 第{number}行: {row.column(fid)}: {why}")
-
-        values = {fid: row.get(fid) for fid in COLUMNS}
-        for fid, limit in MAX_LENGTHS.items():
-            if len(values[fid]) > limit:
-                bad(fid, f"超过{limit}字")
-        uni = values["university"]
-        if fixed is not None and uni and fold(_university_or_none(uni, spec) or uni) != fold(fixed):
-            bad("university", f"与 --university {fixed} 不一致：{uni}")
-        elif not uni and fixed is None:
-            bad("university", "未填写所属高校")
-        else:
-            try:
-                uni = _university(uni, spec) if uni else str(fixed)
-            except ValidationError as exc:
-                bad("university", exc.message)
-        name = values["name"]
-        if len(name) < 2:
-            bad("name", "未填写平台名称" if not name else "平台名称至少2个字")
-        ptype = values["type"]
-        try:
-            ptype = _type(ptype, spec)
-        except ValidationError as exc:
-            bad("type", exc.message)
-        phone = values["contact_phone"]
-        if not phone:
-            bad("contact_phone", "未填写联系电话")
-        else:
-            try:
-                phone = validators.validate_phone(phone)
-            except ValidationError as exc:
-                bad("contact_phone", f"{exc.message}（原文：{phone[:30]}）")
-        link = values["link"]
-        if link and not link.lower().startswith(("http://", "https://")):
-            bad("link", f"链接应以 http:// 或 https:// 开头：{link[:40]}")
-        key = platform_key(uni or "", name)
-        if not problems and key in seen:
-            bad("name", f"重复的平台：与第{seen[key]}行是同一平台（{uni}·{name}）")
-        if problems:
-            result.errors.extend(problems)
-            continue
-        seen[key] = number
-        result.platforms.append(
-            Platform(
-                id=0,
-                quarter=quarter,
-                university=str(uni),
-                name=name,
-                type=ptype,
-                introduction=values["introduction"],
-                intentions=values["intentions"],
-                services=values["services"],
-                keywords=values["keywords"],
-                contact_name=values["contact_name"],
-                contact_phone=phone,
-                link=link,
-                sample=sample or values["sample"].casefold() in _YES,
-                key=key,
-            )
+        platform, problems = check_platform(
+            {fid: row.get(fid) for fid in COLUMNS},
+            spec=spec,
+            quarter=quarter,
+            university=fixed,
+            sample=sample,
         )
+        if platform is not None and platform.key in seen:
+            problems.append(
+                (
+                    "name",
+                    f"重复的平台：与第{seen[platform.key]}行是同一平台（{platform.university}·{platform.name}）",
+                )
+            )
+        if problems:
+            result.errors.extend(f"{source}: 第{number}行: {row.column(fid)}: {why}" for fid, why in problems)
+            continue
+        assert platform is not None
+        seen[platform.key] = number
+        result.platforms.append(platform)
     return result
+
+
+def check_platform(
+    values: Mapping[str, str],
+    *,
+    spec: FormSpec,
+    quarter: str,
+    university: str | None = None,
+    sample: bool = False,
+) -> tuple[Platform | None, list[tuple[str, str]]]:
+    """One platform's fields (field id -> text, already cleaned) checked as the importer checks a row:
+    the platform, or None with (field id, why) for each problem. `university`: the one it must belong to
+    (a university account's own, or an import's --university), already resolved by `_university`."""
+    problems: list[tuple[str, str]] = []
+    values = {fid: values.get(fid, "") for fid in COLUMNS}
+    for fid, limit in MAX_LENGTHS.items():
+        if len(values[fid]) > limit:
+            problems.append((fid, f"超过{limit}字"))
+    uni = values["university"]
+    if university is not None and uni and fold(_university_or_none(uni, spec) or uni) != fold(university):
+        problems.append(("university", f"与 --university {university} 不一致：{uni}"))
+    elif not uni and university is None:
+        problems.append(("university", "未填写所属高校"))
+    else:
+        try:
+            uni = _university(uni, spec) if uni else str(university)
+        except ValidationError as exc:
+            problems.append(("university", exc.message))
+    name = values["name"]
+    if len(name) < 2:
+        problems.append(("name", "未填写平台名称" if not name else "平台名称至少2个字"))
+    ptype = values["type"]
+    try:
+        ptype = _type(ptype, spec)
+    except ValidationError as exc:
+        problems.append(("type", exc.message))
+    phone = values["contact_phone"]
+    if not phone:
+        problems.append(("contact_phone", "未填写联系电话"))
+    else:
+        try:
+            phone = validators.validate_phone(phone)
+        except ValidationError as exc:
+            problems.append(("contact_phone", f"{exc.message}（原文：{phone[:30]}）"))
+    link = values["link"]
+    if link and not link.lower().startswith(("http://", "https://")):
+        problems.append(("link", f"链接应以 http:// 或 https:// 开头：{link[:40]}"))
+    if problems:
+        return None, problems
+    platform = Platform(
+        id=0,
+        quarter=quarter,
+        university=str(uni),
+        name=name,
+        type=ptype,
+        introduction=values["introduction"],
+        intentions=values["intentions"],
+        services=values["services"],
+        keywords=values["keywords"],
+        contact_name=values["contact_name"],
+        contact_phone=phone,
+        link=link,
+        sample=sample or values["sample"].casefold() in _YES,
+        key=platform_key(str(uni), name),
+    )
+    return platform, []
+
+
+def resolve_university(raw: str, spec: FormSpec) -> str:
+    """A listed university by any of its names (石大 -> 中国石油大学（华东）), or another institute's name;
+    ValidationError when it is neither."""
+    return _university(raw, spec)
 
 
 def _university(raw: str, spec: FormSpec) -> str:

@@ -74,6 +74,59 @@ class Entry:
     # The catalogue platform this entry names (same university and platform name), so the leaderboard
     # can count per platform without reconciling names; None when the platform is not in the catalogue.
     platform_id: int | None = None
+    district: str = ""  # the enterprise's 功能区/镇街 (fields["district"]), the district accounts' scope
+    # A university account's check of the platform the entry names: "confirmed" | "flagged" | None.
+    platform_check: str | None = None
+    platform_check_by: str | None = None
+    platform_check_at: dt.datetime | None = None
+    platform_check_note: str | None = None
+
+    @property
+    def platform_check_label(self) -> str:
+        """'平台已确认' / '平台有疑问' / '' (shown on the dashboard and in the exports)."""
+        return {"confirmed": "平台已确认", "flagged": "平台有疑问"}.get(self.platform_check or "", "")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A dashboard account (the secretariat, a university, a district office). `scope` is the university
+    or district name, empty for an admin; the password hash never leaves storage and the login code."""
+
+    id: int
+    name: str
+    role: str
+    scope: str
+    disabled: bool
+    created_at: dt.datetime
+    created_by: str
+    last_login_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class DashboardSession:
+    """A signed-in dashboard browser (server-side; the cookie carries only the token)."""
+
+    token_hash: str
+    account_id: int
+    csrf: str
+    address: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    reauth_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the dashboard's append-only audit log."""
+
+    id: int
+    at: dt.datetime
+    account: str
+    role: str
+    address: str
+    action: str
+    target: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +214,7 @@ class Platform:
     link: str = ""
     sample: bool = False
     key: str = ""
+    retired: bool = False  # retired on the dashboard: kept for linked entries, no longer offered
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from policies.cycle import (
     CYCLE_WEEKS,
     SUBMISSION_WEEK,
     WEEKDAYS,
+    cycle_position,
     deadline,
     format_date,
     next_quarter,
@@ -215,3 +216,49 @@ def format_upcoming(base: PolicyBase, today: dt.date, horizon_days: int) -> str:
         return f"未来 {horizon_days} 天内没有计划发送的提醒。"
     header = f"{format_date(today)}起 {horizon_days} 天内的提醒（每天 09:00 北京时间发送）："
     return "\n".join([header, *(describe(r) for r in reminders)])
+
+
+# -- the dashboard's 群发与提醒 page: what has gone out ----------------------------------------------------
+CATALOGUE_WEEK = 1  # universities publish (and update) their platform lists in week 1
+
+
+@dataclass(frozen=True)
+class ScheduleLine:
+    """One planned reminder of a quarter and what became of it. `sent_id`: its broadcast, when created."""
+
+    reminder: PlannedReminder
+    state: str  # 已发送 / 发送中 / 待发送 / 计划中 / 未发送（已过期） / 线下通知
+    sent_id: int | None = None
+    recipients: int = 0
+    left: int = 0
+
+
+def schedule_status(
+    base: PolicyBase, quarter: str, today: dt.date, created: Mapping[str, tuple[int, Mapping[str, int]]]
+) -> list[ScheduleLine]:
+    """`quarter`'s reminders with their state on `today`; `created` maps a dedupe key to the broadcast
+    made for it: (id, outbox status -> count)."""
+    lines = []
+    for r in planned_reminders(base, quarter):
+        found = created.get(r.dedupe_key)
+        if found is not None:
+            sent_id, totals = found
+            left = totals.get("pending", 0) + totals.get("sending", 0)
+            lines.append(ScheduleLine(r, "发送中" if left else "已发送", sent_id, sum(totals.values()), left))
+        elif not r.sent_by_bot:
+            lines.append(
+                ScheduleLine(r, "线下通知" + ("；仪表盘提示更新平台目录" if r.week == CATALOGUE_WEEK else ""))
+            )
+        elif r.is_due(today):
+            lines.append(ScheduleLine(r, "待发送"))
+        elif today >= r.expires:
+            lines.append(ScheduleLine(r, "未发送（已过期）"))
+        else:
+            lines.append(ScheduleLine(r, "计划中"))
+    return lines
+
+
+def catalogue_week(today: dt.date) -> str | None:
+    """The quarter whose week 1 `today` falls in (universities update their platform catalogue), else None."""
+    pos = cycle_position(today)
+    return pos[0] if pos is not None and pos[1] == CATALOGUE_WEEK else None

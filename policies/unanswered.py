@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from policies.matcher import Matcher
 from policies.normalize import normalize, tokens
 from policies.records import UnansweredQuestion
 
@@ -60,3 +61,9 @@ def group_questions(questions: Iterable[UnansweredQuestion]) -> list[UnansweredG
     found = [UnansweredGroup(tuple(q for _, q in members)) for members in groups]
     found.sort(key=lambda g: (-g.count, -g.newest.asked_at.timestamp()))
     return found
+
+
+def topic_label(matcher: Matcher, faq_id: str | None) -> str:
+    """The FAQ entry a group came closest to, as `bot.py unanswered` and the dashboard name it."""
+    entry = matcher.by_id(faq_id) if faq_id else None
+    return f"{entry.topic}（{entry.id}）" if entry else "（无）"

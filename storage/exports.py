@@ -61,7 +61,7 @@ from zoneinfo import ZoneInfo
 
 from policies import records as r
 from policies.cycle import QuarterError, parse_quarter, previous_quarter
-from policies.leaderboard import Leaderboard, Ranked, Tally, pair_key
+from policies.leaderboard import CataloguePlatform, Leaderboard, PairKey, Ranked, Tally, pair_key
 from policies.ports import Repository
 from policies.records import Entry, EntryChange
 from storage.xlsx import DATE, DATETIME, FORMULA_TRIGGERS, GENERAL, TEXT, ColumnFormat, XlsxWriter
@@ -126,6 +126,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("最新进展", r.F_PROGRESS, 40),
     Column("填报时间", "created_at", 17, "datetime"),
     Column("更新时间", "updated_at", 17, "datetime"),
+    Column("平台确认", "platform_check_label", 12),  # a university's check on the dashboard
 )
 SEQ = Column("序号", "", 6, "int")
 ENTRY_ID = Column("记录编号", "id", 10, "int")
@@ -166,7 +167,7 @@ PLATFORM_BOARD_COLUMNS: tuple[Column, ...] = (
 
 _ENTRY_ATTRS = frozenset(
     {"id", "quarter", "university", "enterprise_name", "credit_code", "platform_name", "project_name",
-     "status", "created_at", "updated_at", "origin_id"}
+     "status", "created_at", "updated_at", "origin_id", "platform_check_label"}
 )  # fmt: skip
 _STYLE = {"text": GENERAL, "id": TEXT, "list": GENERAL, "date": DATE, "datetime": DATETIME, "int": GENERAL}
 
@@ -740,13 +741,42 @@ def _history_row(change: EntryChange) -> list[Any]:
 
 async def collect_leaderboard(repo: Repository, quarter: str) -> Leaderboard:
     """Stream `quarter`'s entries (plus the previous quarter's keys and this quarter's changes)
-    into `policies.leaderboard.Tally`. This is what /leaderboard and the week-6 reminder show."""
+    into `policies.leaderboard.Tally`. This is what /leaderboard and the week-6 reminder show.
+    Entries linked to the platform catalogue count for their catalogue platform."""
     previous = {pair_key(e) async for e in repo.iter_entries(quarter=previous_quarter(quarter))}
     changed = {c.entry_id async for c in repo.iter_history() if c.quarter == quarter}
-    tally = Tally(quarter, previous, changed)
+    tally = Tally(quarter, previous, changed, await _catalogue(repo))
     async for entry in repo.iter_entries(quarter=quarter):
         tally.add(entry)
     return tally.result()
+
+
+async def collect_trend(repo: Repository, quarters: Sequence[str]) -> list[Leaderboard]:
+    """The leaderboard of each of `quarters` (the contribution trend), in two passes over the entries
+    and one over the history instead of three per quarter."""
+    wanted = set(quarters)
+    before = {previous_quarter(q): q for q in quarters}
+    previous: dict[str, set[PairKey]] = {q: set() for q in quarters}
+    async for entry in repo.iter_entries():
+        if entry.quarter in before:
+            previous[before[entry.quarter]].add(pair_key(entry))
+    changed: dict[str, set[int]] = {q: set() for q in quarters}
+    async for change in repo.iter_history():
+        if change.quarter in wanted:
+            changed[change.quarter].add(change.entry_id)
+    catalogue = await _catalogue(repo)
+    tallies = {q: Tally(q, previous[q], changed[q], catalogue) for q in quarters}
+    async for entry in repo.iter_entries():
+        tally = tallies.get(entry.quarter)
+        if tally is not None:
+            tally.add(entry)
+    return [tallies[q].result() for q in quarters]
+
+
+async def _catalogue(repo: Repository) -> dict[int, CataloguePlatform]:
+    """platform id -> catalogue platform, when the repository has a catalogue (`SqlRepository` does)."""
+    read = getattr(repo, "catalogue_platforms", None)
+    return dict(await read()) if read is not None else {}
 
 
 def _board_row(ranked: Ranked, columns: Sequence[Column]) -> list[Any]:

@@ -28,7 +28,13 @@ def _now() -> dt.datetime:
 
 
 def _platform(row: PlatformRow) -> Platform:
-    return Platform(id=row.id, quarter=row.quarter, key=row.key, **{f: getattr(row, f) for f in _FIELDS})
+    return Platform(
+        id=row.id,
+        quarter=row.quarter,
+        key=row.key,
+        retired=row.retired_at is not None,
+        **{f: getattr(row, f) for f in _FIELDS},
+    )
 
 
 class PlatformStoreMixin:
@@ -62,6 +68,7 @@ class PlatformStoreMixin:
                 latest,
                 (PlatformRow.university == latest.c.university) & (PlatformRow.quarter == latest.c.quarter),
             )
+            .where(PlatformRow.retired_at.is_(None))
             .order_by(PlatformRow.university, PlatformRow.id)
         )
         async with self._reading() as s:
@@ -107,6 +114,7 @@ class PlatformStoreMixin:
                 for f, v in values.items():
                     setattr(row, f, v)
                 row.imported_at = now
+                row.retired_at = None  # listed again: offered again
             if existing:
                 await s.execute(
                     delete(PlatformRow).where(PlatformRow.id.in_([r.id for r in existing.values()]))

@@ -57,6 +57,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from policies import records as r
 from policies.records import Broadcast, Draft, Entry, EntryChange, OutboxItem, Profile, Subscriber
+from storage.dashboard import DashboardStoreMixin
+from storage.dashboard_pages import DashboardPagesMixin
 from storage.db import WRITE_OPTION, schema_problem, side_engine
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
@@ -145,6 +147,7 @@ def _key_columns(fields: Mapping[str, Any]) -> dict[str, str]:
         "platform_name": _text(fields, r.F_PLATFORM_NAME),
         "project_name": _text(fields, r.F_PROJECT_NAME),
         "status": _text(fields, r.F_STATUS),
+        "district": _text(fields, r.F_DISTRICT),
     }
 
 
@@ -198,6 +201,11 @@ def _entry(row: EntryRow) -> Entry:
         updated_at=row.updated_at,
         origin_id=row.origin_id,
         platform_id=row.platform_id,
+        district=row.district,
+        platform_check=row.platform_check,
+        platform_check_by=row.platform_check_by,
+        platform_check_at=row.platform_check_at,
+        platform_check_note=row.platform_check_note,
     )
 
 
@@ -298,7 +306,13 @@ class _Memo:
 
 
 class SqlRepository(
-    IdentityStoreMixin, MembershipStoreMixin, WebChatStoreMixin, PlatformStoreMixin, UnansweredStoreMixin
+    IdentityStoreMixin,
+    MembershipStoreMixin,
+    WebChatStoreMixin,
+    PlatformStoreMixin,
+    UnansweredStoreMixin,
+    DashboardStoreMixin,
+    DashboardPagesMixin,
 ):
     """The Repository over one AsyncEngine. Create it with `storage.open_repository(url)`."""
 

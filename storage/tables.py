@@ -115,6 +115,13 @@ class EntryRow(Base):
     platform_id: Mapped[int | None] = mapped_column(
         ForeignKey("platforms.id", ondelete="SET NULL"), index=True
     )
+    # the enterprise's 功能区/镇街 copied out of `fields` (district dashboard accounts filter on it)
+    district: Mapped[str] = mapped_column(Text, default="", server_default="", index=True)
+    # a university account's check of the named platform: "confirmed" | "flagged" | NULL
+    platform_check: Mapped[str | None] = mapped_column(String(16))
+    platform_check_by: Mapped[str | None] = mapped_column(Text)
+    platform_check_at: Mapped[dt.datetime | None]
+    platform_check_note: Mapped[str | None] = mapped_column(Text)
 
 
 class PlatformRow(Base):
@@ -140,6 +147,9 @@ class PlatformRow(Base):
     link: Mapped[str] = mapped_column(Text, default="")
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     imported_at: Mapped[dt.datetime]
+    # set when the university retires the platform on the dashboard: kept for the entries linked to it,
+    # hidden from 找平台 and the form's pick list; a re-import that lists it again brings it back
+    retired_at: Mapped[dt.datetime | None]
 
 
 class EntryChangeRow(Base):
@@ -306,6 +316,68 @@ class UnansweredRow(Base):
     band: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     candidates: Mapped[Any]  # [[faq id, score], ...], best first
+
+
+class DashboardAccountRow(Base):
+    """A dashboard login: the secretariat (admin), a university or a district office. Never deleted,
+    only disabled, so the audit log's names keep meaning something."""
+
+    __tablename__ = "dashboard_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(Text, default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class DashboardSessionRow(Base):
+    """A signed-in browser. Server-side, so logout and disabling an account end it in every worker.
+    `token_hash` is the SHA-256 of the cookie's token: a leaked table cannot be replayed."""
+
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (Index(None, "account_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("dashboard_accounts.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    reauth_at: Mapped[dt.datetime | None]
+
+
+class LoginAttemptRow(Base):
+    """A failed dashboard login, by `key` ("account:<name>" or "address:<ip>"): the throttle counts these
+    in the database so it holds across workers."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "key", "at"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime]
+
+
+class DashboardAuditRow(Base):
+    """The dashboard's audit log: every login, approval, export, broadcast and change. The application
+    only inserts and reads (on PostgreSQL a trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "dashboard_audit"
+    __table_args__ = (Index(None, "account", "at"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    account: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class EnterpriseMemberRow(Base):

@@ -13,14 +13,18 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.records import UnansweredQuestion
+from policies.settings import TIMEZONE
+from policies.unanswered import UnansweredGroup
 from policies.validators import clean_input
 from storage.tables import UnansweredRow
+from storage.xlsx import ColumnFormat, XlsxWriter
 
 QUESTION_LIMIT = 500  # characters of a logged question
 CANDIDATE_LIMIT = 3
@@ -88,3 +92,37 @@ class UnansweredStoreMixin:
             salt = stored.encode()
             self.after_commit(lambda: setattr(self, "_asker_salt", salt))  # only a committed salt
         return hmac.new(salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+UNANSWERED_COLUMNS = (
+    ("次数", 8),
+    ("最近的问法", 40),
+    ("最近提问时间", 18),
+    ("最接近的条目", 36),
+    ("全部问法", 80),
+)
+
+
+def unanswered_rows(groups: Sequence[UnansweredGroup], topic: Callable[[str | None], str]) -> list[list[Any]]:
+    """One row per group, as `bot.py unanswered --format xlsx` and the dashboard's download write it;
+    `topic` names a group's closest FAQ entry."""
+    return [
+        [
+            g.count,
+            g.newest.question,
+            g.newest.asked_at.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
+            topic(g.top_candidate),
+            "\n".join(g.examples()),
+        ]
+        for g in groups
+    ]
+
+
+def write_unanswered(
+    target: Path | IO[bytes], groups: Sequence[UnansweredGroup], topic: Callable[[str | None], str]
+) -> None:
+    """The grouped questions as one xlsx sheet (a path, or a binary stream for a download)."""
+    with XlsxWriter(target) as book:  # type: ignore[arg-type]  # zipfile takes a stream as well
+        sheet = book.add_sheet("未答问题", [ColumnFormat(h, w) for h, w in UNANSWERED_COLUMNS])
+        sheet.append_rows(unanswered_rows(groups, topic))
+        sheet.close()

@@ -6,6 +6,7 @@ without JavaScript, and file downloads. Every turn goes through `WebChat`, i.e. 
     GET  /api/messages?after=<id>   this session's messages after id: {"messages", "more", "csrf"}
     POST /api/messages              {"text": ...} or {"button": data, "message_id": id} -> {"messages"}
     GET  /files/<id>                a download offered to this session (404 for anyone else)
+    /admin/...                      the dashboard (handlers.web.dashboard: its own accounts and cookie)
 
 Sessions (`sessions`): a random id in an encrypted, HttpOnly, SameSite=Lax cookie, mapped to an internal
 user with `resolve_user("web", sid)`. Every POST needs the session's CSRF token (header X-CSRF-Token, or
@@ -35,6 +36,7 @@ from handlers.web import messages as m
 from handlers.web import security, sessions
 from handlers.web import texts as wt
 from handlers.web.chat import WebChat
+from handlers.web.dashboard import setup_dashboard
 from handlers.web.reminders import reminders_ctx
 from handlers.web.sessions import CookieSessions, WebSession
 from policies.conversation import Actor
@@ -96,6 +98,7 @@ def build_web_app(
     app.router.add_get("/api/messages", api_history)
     app.router.add_post("/api/messages", api_post)
     app.router.add_get("/files/{file_id}", download)
+    setup_dashboard(app, svc)
     app.router.add_static("/static", HERE / "static", append_version=False)
     add_health_routes(app, health or Health(svc.repo))
     return app
