@@ -42,6 +42,8 @@ BLIND_SET = ROOT / "tests" / "policies" / "blind_questions.yaml"
 BLIND_SET_2 = ROOT / "tests" / "policies" / "blind_questions_2.yaml"
 # Issue 10's set: split by hash (`split_of`); only the tune half is ever looked at question by question.
 BLIND_SET_3 = ROOT / "tests" / "policies" / "blind_questions_3.yaml"
+# Written from the seeds before the policy YAML or earlier sets were opened; split like set 3.
+BLIND_SET_4 = ROOT / "tests" / "policies" / "blind_questions_4.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -282,7 +284,7 @@ def held_out_cases() -> tuple[list[Case], dt.date]:
 
 
 def split_of(question: str) -> str:
-    """The fixed tune / validation split of blind set 3: the last hex digit of sha1(question)."""
+    """The fixed tune / validation split of blind sets 3 and 4: the last hex digit of sha1(question)."""
     digit = int(hashlib.sha1(question.encode("utf-8")).hexdigest()[-1], 16)
     return "tune" if digit % 2 == 0 else "validation"
 
@@ -298,11 +300,12 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
         cases = load_cases(path) if path.exists() else []
         sets.append((f"blind{n} even", cases[0::2], held_out_today, True))
         sets.append((f"blind{n} odd", cases[1::2], held_out_today, True))
-    cases = load_cases(BLIND_SET_3) if BLIND_SET_3.exists() else []
-    tune = [c for c in cases if split_of(c.question) == "tune"]
-    validation = [c for c in cases if split_of(c.question) == "validation"]
-    sets.append(("blind3 tune", tune, held_out_today, True))
-    sets.append(("blind3 VALIDATION", validation, held_out_today, False))
+    for n, path in ((3, BLIND_SET_3), (4, BLIND_SET_4)):
+        cases = load_cases(path) if path.exists() else []
+        tune = [c for c in cases if split_of(c.question) == "tune"]
+        validation = [c for c in cases if split_of(c.question) == "validation"]
+        sets.append((f"blind{n} tune", tune, held_out_today, True))
+        sets.append((f"blind{n} VALIDATION", validation, held_out_today, False))
     return sets
 
 
