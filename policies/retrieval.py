@@ -1,0 +1,119 @@
+"""Lexical retrieval channels for the FAQ matcher: char n-gram BM25 and a pinyin channel.
+
+Why these: bench/retrieval.py measures them side by side on the blind question sets. BM25 over
+character 1-3-grams finds an entry by any part of its questions, keywords or answer (a question
+asking for one fact of a long passage), without a word segmenter (jieba costs ~1 s to load). The
+pinyin channel scores toneless syllables, so a homophone typo (帖息, 清丹, 录演) still meets the
+word it sounds like. Both are pure Python and indexed once when the matcher is built.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+# BM25 parameters (the usual defaults; short entries make length normalisation matter little).
+K1 = 1.2
+B = 0.75
+
+_RUN_RE = re.compile(r"[a-z0-9]+|[^a-z0-9\s]+")
+# Question words say what kind of answer is wanted, not which topic (same list as the matcher's).
+_QUESTION_WORDS_RE = re.compile(
+    "怎么样|怎么|怎样|什么|多少|哪里|哪儿|哪些|哪个|哪家|如何|是否|能否|是不是|能不能|有没有|可不可以|可以"
+    "|行不行|算不算|要不要|用不用|好不好|对不对"
+    "|啥|咋|吗|哪|几|的|了"
+)
+
+
+def cut_question_words(norm: str) -> str:
+    """A normalised question with its question words blanked out."""
+    return _QUESTION_WORDS_RE.sub(" ", norm)
+
+
+def char_ngrams(norm: str, sizes: tuple[int, ...] = (1, 2, 3)) -> list[str]:
+    """Character n-grams of each Chinese run (ASCII/digit runs stay whole) of a normalised text."""
+    out: list[str] = []
+    for run in _RUN_RE.findall(norm):
+        if run.isascii():
+            out.append(run)
+            continue
+        for n in sizes:
+            out.extend(run[i : i + n] for i in range(len(run) - n + 1))
+    return out
+
+
+class Bm25:
+    """Okapi BM25 over pre-tokenised documents, with an inverted index (cost grows with postings)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = K1, b: float = B) -> None:
+        self.k1, self.b = k1, b
+        n = len(docs)
+        avgdl = sum(len(d) for d in docs) / max(n, 1) or 1.0
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(set(d))
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            norm = k1 * (1 - b + b * len(d) / avgdl)
+            for t, tf in Counter(d).items():
+                self.postings[t].append((i, self.idf[t] * tf * (k1 + 1) / (tf + norm)))
+
+    def scores(self, query: list[str]) -> dict[int, float]:
+        """Entry index -> BM25 score, for the entries sharing a term with `query`."""
+        acc: dict[int, float] = defaultdict(float)
+        for t in set(query):
+            for i, w in self.postings.get(t, ()):
+                acc[i] += w
+        return acc
+
+    def rank(self, query: list[str]) -> list[int]:
+        acc = self.scores(query)
+        return sorted(acc, key=acc.__getitem__, reverse=True)
+
+    def ceiling(self, query: list[str]) -> float:
+        """The most a document could score for `query` (every term, tf=1, average length):
+        dividing by it puts scores on 0..~1 whatever the question's length."""
+        return sum(self.idf.get(t, 0.0) for t in set(query)) or 1.0
+
+
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[str, str]:
+    """Character -> toneless first reading, from pypinyin's data file (read without importing the
+    package, whose import costs ~0.4 s); empty when pypinyin is not installed."""
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    try:
+        raw: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    table: dict[str, str] = {}
+    for code, readings in raw.items():
+        point = int(code)
+        if 0x4E00 <= point <= 0x9FFF:  # CJK Unified Ideographs: what users type
+            first = readings.split(",", 1)[0]
+            bare = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
+            table[chr(point)] = bare.replace("ü", "v")
+    return table
+
+
+def pinyin_terms(norm: str) -> list[str]:
+    """Toneless syllable unigrams and bigrams of a normalised text ('贴息' -> tie, xi, tie_xi)."""
+    table = _pinyin_table()
+    out: list[str] = []
+    for run in _RUN_RE.findall(norm):
+        if run.isascii():
+            out.append(run)
+            continue
+        syllables = [table.get(ch, ch) for ch in run]
+        out.extend(syllables)
+        out.extend(f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+    return out
