@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from policies import cycle
+from policies import cycle, retrieval
 from policies.models import FaqEntry, PolicyBase
-from policies.normalize import clean, normalize, tokens
+from policies.normalize import MAX_INPUT_CHARS, clean, normalize, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -286,6 +286,12 @@ class Matcher:
         self._texts = [
             clean(" ".join((*e.questions, e.topic, *e.keywords, e.answer)), limit=None) for e in self.entries
         ]
+        # Homophone typos are corrected against every word the base uses (see retrieval.Homophones).
+        self._homophones = retrieval.Homophones(
+            [norm for _, norm in raw] + [k for ks in self._keywords for k in ks],
+            [clean(e.answer, limit=None) for e in self.entries],
+            FUNCTION_CHARS | frozenset("儿"),
+        )
         df: dict[str, int] = defaultdict(int)
         for full in answer_bags:
             for token in full:
@@ -375,8 +381,22 @@ class Matcher:
         return out
 
     def scores(self, question: str) -> list[tuple[float, int]]:
-        """(score 0..100, entry index) for the shortlisted entries, best first."""
-        norm = official_terms(normalize(question))
+        """(score 0..100, entry index) for the shortlisted entries, best first.
+
+        A long question with context ("我们是…的企业，听说…，请问…？") is also scored by its last
+        clauses, where the question usually is; each entry keeps its best score.
+        """
+        best: dict[int, float] = {}
+        for variant in (question, *question_clauses(question)):
+            for score, i in self._scores_of(variant):
+                if score > best.get(i, -1.0):
+                    best[i] = score
+        results = [(score, i) for i, score in best.items()]
+        results.sort(key=lambda r: (-r[0], r[1]))
+        return results
+
+    def _scores_of(self, question: str) -> list[tuple[float, int]]:
+        norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
         if not norm:
             return []
         bonus = self._intent_bonus(norm)
@@ -386,7 +406,6 @@ class Matcher:
             if f.qcov > 0:
                 score += bonus.get(self.entries[i].kind, 0.0)
             results.append((max(0.0, min(score, 100.0)), i))
-        results.sort(key=lambda r: (-r[0], r[1]))
         return results
 
     @staticmethod
@@ -563,6 +582,29 @@ class Matcher:
         if now is not None:
             lines.append(f"今天（{cycle.format_date(today)}）是{_quarter_label(now[0], today)}第{now[1]}周。")
         return "\n".join(lines)
+
+
+# A question longer than this (characters) is also scored by its last clauses, each of at least
+# MIN_CLAUSE_CONTENT content characters (question words cut out).
+LONG_QUESTION = 24
+MIN_CLAUSE_CONTENT = 4
+_CLAUSE_SPLIT_RE = re.compile(r"[，,。.！!？?；;：:\s]+")
+
+
+def question_clauses(question: str) -> list[str]:
+    """The last clause and the last two clauses of a long question (none for a short one): the
+    context before them ("我是…企业，听说…") dilutes the question itself."""
+    if len(question) <= LONG_QUESTION:
+        return []
+    parts = [p for p in _CLAUSE_SPLIT_RE.split(question[:MAX_INPUT_CHARS]) if len(p) >= 2]
+    if len(parts) < 2:
+        return []
+    last, two = parts[-1], "，".join(parts[-2:])
+    # A clause of only generic words ("流程是怎样的") says too little alone; it goes with the one before.
+    alone = sum(map(len, content_runs(official_terms(normalize(last))))) >= MIN_CLAUSE_CONTENT
+    if len(parts) == 2:
+        return [last] if alone else []
+    return [last, two] if alone else [two]
 
 
 def content_runs(norm: str) -> list[str]:

@@ -117,3 +117,72 @@ def pinyin_terms(norm: str) -> list[str]:
         out.extend(syllables)
         out.extend(f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
     return out
+
+
+class Homophones:
+    """Corrects homophone typos against the base's own words: a character bigram the base never
+    uses whose toneless pinyin equals that of a bigram it does use, sharing one character, is
+    replaced by it (清丹 -> 清单, 傍单 -> 榜单, 鲁科代 -> 鲁科贷). Only one character of a bigram may
+    change, so a genuinely new word (校长, 传真) has nothing to turn into."""
+
+    def __init__(self, phrasings: list[str], texts: list[str], skip: frozenset[str] = frozenset()) -> None:
+        """`phrasings`: how the entries are asked (questions, topics, keywords) -- the words a typo
+        may be corrected to; `texts`: everything else the base says (answers), which only counts as
+        known; `skip`: function characters, never part of a correction (想了 is not a typo of 向了)."""
+        table = _pinyin_table()
+        self._table = table
+        counts = _bigram_counts(phrasings)
+        self.known = frozenset(counts) | frozenset(_bigram_counts(texts))
+        by_sound: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+        for bigram, n in counts.items():
+            if not skip.isdisjoint(bigram):
+                continue
+            a, b = table.get(bigram[0]), table.get(bigram[1])
+            if a and b:
+                by_sound[(a, b)].append((n, bigram))
+        self._by_sound = {key: sorted(found, reverse=True) for key, found in by_sound.items()}
+        self._skip = skip
+
+    def fix(self, norm: str) -> str:
+        """`norm` with homophone typos replaced by the base's words (unchanged when none)."""
+        if not self._table:
+            return norm
+        chars = list(norm)
+        changed = False
+        for k in range(len(chars) - 1):
+            bigram = chars[k] + chars[k + 1]
+            if bigram in self.known or bigram.isascii() or not self._skip.isdisjoint(bigram):
+                continue
+            a, b = self._table.get(chars[k]), self._table.get(chars[k + 1])
+            if not (a and b):
+                continue
+            for _, known in self._by_sound.get((a, b), ()):
+                if self._fits(chars, k, known):
+                    chars[k], chars[k + 1] = known[0], known[1]
+                    changed = True
+                    break
+        return "".join(chars) if changed else norm
+
+    def _fits(self, chars: list[str], k: int, known: str) -> bool:
+        """Whether `known` may replace chars[k:k+2]: exactly one character changes, and the change
+        breaks no bigram the base uses (协主 -> 些主 in "科协主席" would break 科协: refused)."""
+        if known[0] == chars[k] and known[1] != chars[k + 1]:
+            other = k + 2
+            before, after = chars[k + 1 : k + 3], known[1] + chars[other] if other < len(chars) else ""
+        elif known[1] == chars[k + 1] and known[0] != chars[k]:
+            other = k - 1
+            before, after = chars[other : k + 1], chars[other] + known[0] if other >= 0 else ""
+        else:
+            return False
+        if not 0 <= other < len(chars):
+            return True
+        return "".join(before) not in self.known or after in self.known
+
+
+def _bigram_counts(texts: list[str]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for text in texts:
+        for run in _RUN_RE.findall(text):
+            if not run.isascii():
+                counts.update(run[i : i + 2] for i in range(len(run) - 1))
+    return counts
