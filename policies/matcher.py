@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from policies import cycle, retrieval
+from policies import cycle, facts, retrieval
 from policies.models import FaqEntry, PolicyBase
 from policies.normalize import MAX_INPUT_CHARS, clean, normalize, tokens
 
@@ -42,6 +42,9 @@ THRESHOLD = 46.0
 # the runners-up as buttons; below it the bot declines.
 SUGGEST_THRESHOLD = 32.0
 RUNNERS_UP = 2
+# A runner-up this close (score points) that states the kind of fact asked for beats a best entry
+# that does not (see Matcher._prefer_stated).
+FACT_MARGIN = 15.0
 ALTERNATIVES = 3
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
@@ -158,50 +161,6 @@ def named_offices(text: str) -> list[str]:
             continue
         found.append(prefix[-1] + suffix if suffix in ("局", "厅") else m.group(0))
     return found
-
-
-# What a question asks for, and what an answer must contain to give it. A question asking for an
-# amount is not answered by an entry that states none (鲁科贷最多贷多少钱 vs 鲁科贷's description),
-# nor a question about a phone, a ratio, an address, an e-mail or opening hours by an entry that
-# gives none: the nearest passage would look like an answer and is not one.
-_FACT_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
-    (
-        "amount",
-        re.compile(
-            r"多少钱|多少万|多少元|多少亿|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少|规模"
-            r"|(?:补|奖|给|贷|拿|领|奖补|奖励|补助|资助|补贴|支持)多少|多少(?:补贴|奖励|资金|经费|补助)"
-        ),
-        re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?\s*(?:万|亿)"),
-    ),
-    (
-        "ratio",
-        re.compile(r"比例|几成|百分之|百分比|费率|利率"),
-        re.compile(r"\d+(?:\.\d+)?\s*%|[一二三四五六七八九]成"),
-    ),
-    ("phone", re.compile(r"电话|手机号|热线|联系方式|客服"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|\d{8}")),
-    ("email", re.compile(r"邮箱|邮件|email|e-mail"), re.compile(r"@")),
-    (
-        "place",
-        re.compile(r"地址|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌"),
-        re.compile(r"地址|网址|https?:|路\d|\d+号|号楼|\d+室|会议室|办公地点"),
-    ),
-    (
-        "hours",
-        re.compile(r"几点上班|几点下班|上班时间|办公时间|工作时间"),
-        re.compile(r"\d+[:：]\d+|办公时间|工作时间"),
-    ),
-)
-
-
-def missing_fact_kinds(question: str, answer: str) -> list[str]:
-    """The kinds of fact (amount, ratio, phone, email, place, hours) `question` asks for and
-    `answer` does not state."""
-    return [kind for kind, asks, has in _FACT_KINDS if asks.search(question) and not has.search(answer)]
-
-
-def asks_what_entry_lacks(question: str, answer: str) -> bool:
-    """True when the question wants a kind of fact that the answer does not state."""
-    return bool(missing_fact_kinds(question, answer))
 
 
 @dataclass(frozen=True)
@@ -452,7 +411,7 @@ class Matcher:
 
     def answer(self, question: str, today: dt.date) -> Answer:
         """The answer to `question` on `today` in one of three bands (see `Answer.band`)."""
-        ranked = self.scores(question)
+        ranked = self._prefer_stated(question, self.scores(question))
         band = self.band(question, ranked)
         if band == "confident":
             score, best = ranked[0]
@@ -465,6 +424,21 @@ class Matcher:
         return Answer(
             question, False, None, self._decline_text(alternatives), "", score, alternatives, "decline"
         )
+
+    def _prefer_stated(self, question: str, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """When the best entry lacks the kind of fact asked for and a close runner-up states it
+        (首轮有多少家平台: the platform-site entry has no count, the first-release entry has 53个),
+        the runner-up goes first, with its own score."""
+        if len(ranked) < 2:
+            return ranked
+        asked = clean(question)
+        if not self.lacking_kinds(asked, self.entries[ranked[0][1]]):
+            return ranked
+        top = ranked[0][0]
+        for n, (score, i) in enumerate(ranked[1 : 1 + RUNNERS_UP], 1):
+            if score >= top - FACT_MARGIN and not self.lacking_kinds(asked, self.entries[i]):
+                return [ranked[n], *ranked[:n], *ranked[n + 1 :]]
+        return ranked
 
     def band(self, question: str, ranked: list[tuple[float, int]]) -> str:
         """ "confident", "suggest" or "decline" for a question and its ranked entries."""
@@ -497,9 +471,23 @@ class Matcher:
         """Guards on top of the score: the best entry must mention every office the question names
         and state the kind of fact (amount, ratio, phone, address...) the question asks for."""
         asked = clean(question)
+        entry = self.entries[index]
         if not all(office in self._texts[index] for office in named_offices(asked)):
             return False
-        return not asks_what_entry_lacks(asked, self.entries[index].answer)
+        return not self.lacking_kinds(asked, entry)
+
+    @staticmethod
+    def lacking_kinds(asked: str, entry: FaqEntry) -> list[str]:
+        """The kinds of fact a cleaned question asks for that `entry` states neither in its `facts`
+        nor in its passage (deadline and cycle entries state dates: they are computed)."""
+        found = entry.fact_map
+        lacking = []
+        for kind in facts.asked_kinds(asked):
+            if kind == "date" and entry.kind in ("deadline", "cycle_week"):
+                continue
+            if not facts.states(kind, found, entry.answer):
+                lacking.append(kind)
+        return lacking
 
     def answer_entry(self, faq_id: str, today: dt.date, question: str = "") -> Answer | None:
         """The answer of one topic (a topic button was pressed), None if the id is unknown."""
@@ -519,6 +507,9 @@ class Matcher:
         """The answer body (without citation): computed dates first for deadline/cycle entries."""
         text = entry.answer.strip()
         asked = clean(question)
+        lead = facts.lead(facts.asked_kinds(asked), entry.fact_map) if entry.facts else ""
+        if lead:
+            text = f"{lead}\n{text}"
         if entry.kind == "deadline" or (entry.kind == "cycle_week" and _DEADLINE_RE.search(asked)):
             return f"{self._deadline_text(asked, today)}\n{text}"
         if entry.kind == "cycle_week":
