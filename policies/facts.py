@@ -91,11 +91,30 @@ KINDS: tuple[FactKind, ...] = (
         ),
         re.compile(r"有效期|不超过\d+年|\d+年内"),
     ),
-    # Nobody is named in the documents: a question for a person's name is never answered from them.
+    # Eligibility criteria: the documents give some (创新联合体牵头单位须为…), not those of other
+    # programmes (泰山产业领军人才工程的申报条件).
+    FactKind(
+        "criteria",
+        "条件",
+        re.compile(r"(?:申报|申请|认定|评定|评选|入选)[\u4e00-\u9fff]{0,4}(?:条件|标准|要求)"),
+        re.compile(r"条件[：:]|条件是|须为|应为|应具备|应拥有|不少于"),
+    ),
+    # Steps of a procedure: only an entry that describes steps answers "…流程/手续/步骤".
+    FactKind(
+        "procedure",
+        "流程",
+        re.compile(r"流程|手续|步骤|程序是"),
+        re.compile(r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"),
+    ),
+    # Nobody is named or ranked in the documents: a question for a person's name or for who came
+    # first is never answered from them.
     FactKind(
         "person",
         "姓名",
-        re.compile(r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长)(?:是谁|叫什么|姓什么|名字)"),
+        re.compile(
+            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长)(?:是谁|叫什么|姓什么|名字)"
+            r"|第一名|排第一|排名第几|冠军"
+        ),
         re.compile(r"(?!)"),
     ),
 )
