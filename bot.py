@@ -352,13 +352,16 @@ def _load_form(settings: Settings, problem: str = "表单定义有误") -> Any:
         raise _StartupError(f"{problem}：{exc}") from None
 
 
-async def _open_repository(url: str) -> Any:
+async def _open_repository(url: str, retention_days: int | None = None) -> Any:
     from storage import StorageError, open_repository
 
     try:
-        return await open_repository(url)
+        repo = await open_repository(url)
     except StorageError as exc:
         raise _StartupError(f"数据库不可用：{exc}") from None
+    if retention_days is not None:
+        repo.unanswered_retention = dt.timedelta(days=retention_days)
+    return repo
 
 
 async def _open_services(settings: Settings) -> Any:
@@ -366,7 +369,7 @@ async def _open_services(settings: Settings) -> Any:
 
     policies = _load_policies(settings, problem="政策数据有误，无法启动")
     _load_form(settings, problem="表单定义有误，无法启动")
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, settings.unanswered_retention_days)
     return Services(settings=settings, repo=repo, policies=policies)
 
 
@@ -378,7 +381,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         plan = plan_output(args.out, by=args.by, fmt=args.fmt, force=args.force)
     except ExportError as exc:
         raise _StartupError(f"导出失败：{exc}") from None
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, settings.unanswered_retention_days)
     quarter = args.quarter or (None if args.by == "ledger" else quarter_of(settings.today()))
     try:
         result = await export_to(repo, plan, by=args.by, quarter=quarter, fmt=args.fmt)
@@ -411,7 +414,7 @@ async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     store = _load_policies(settings)
     since = dt.datetime.combine(args.since, dt.time(), TIMEZONE) if args.since else None
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, settings.unanswered_retention_days)
     try:
         groups = group_questions(await repo.unanswered_since(since))
     finally:
@@ -459,7 +462,7 @@ async def _platforms(args: argparse.Namespace, settings: Settings) -> int:
     if args.platforms_command == "export":
         out: Path = args.out
         _check_template_out(out, args.force)
-        repo = await _open_repository(settings.database_url)
+        repo = await _open_repository(settings.database_url, settings.unanswered_retention_days)
         try:
             platforms = await repo.current_platforms()
         finally:
@@ -478,7 +481,7 @@ async def _platforms(args: argparse.Namespace, settings: Settings) -> int:
         raise _StartupError(f"季度格式应为 2026Q4：{args.quarter}") from None
     spec = _load_form(settings)
     path = SAMPLE_PATH if args.sample else args.file
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, settings.unanswered_retention_days)
     try:
         report = await import_file(
             repo, path, spec=spec, quarter=quarter, university=args.university,

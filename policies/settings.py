@@ -21,6 +21,9 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed; the message names the key."""
 
 
+# How long the unanswered-question log keeps a question (UNANSWERED_RETENTION_DAYS).
+DEFAULT_UNANSWERED_RETENTION_DAYS = 180
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration. The token is hidden from `repr` so it never reaches a log."""
@@ -40,6 +43,8 @@ class Settings:
     web_port: int = 8080
     web_secret_key: str = field(default="", repr=False)  # empty: one generated and kept in the database
     web_cookie_secure: bool = False  # True behind HTTPS: session cookies never travel over plain HTTP
+    # Declined and suggested questions older than this are deleted (when a new one is logged).
+    unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +66,11 @@ class Settings:
             web_port=_parse_int("WEB_PORT", env.get("WEB_PORT", ""), 8080),
             web_secret_key=env.get("WEB_SECRET_KEY", "").strip(),
             web_cookie_secure=env.get("WEB_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
+            unanswered_retention_days=_parse_positive_int(
+                "UNANSWERED_RETENTION_DAYS",
+                env.get("UNANSWERED_RETENTION_DAYS", ""),
+                DEFAULT_UNANSWERED_RETENTION_DAYS,
+            ),
         )
 
     def today(self) -> dt.date:
@@ -102,3 +112,10 @@ def _parse_int(key: str, raw: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{key}: {raw!r} is not an integer") from None
+
+
+def _parse_positive_int(key: str, raw: str, default: int) -> int:
+    value = _parse_int(key, raw, default)
+    if value < 1:
+        raise SettingsError(f"{key}: must be at least 1, got {value}")
+    return value
