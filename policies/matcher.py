@@ -235,6 +235,9 @@ class Matcher:
         bags: list[frozenset[str]] = []  # tokens of questions, topic and keywords
         answer_bags: list[frozenset[str]] = []  # ... plus the answer text
         raw: list[tuple[int, str]] = []  # (entry index, normalised phrasing) for questions + topic
+        # Each answer is cleaned once (OpenCC is the slow part of building): clean() drops spaces,
+        # so clean(a + " " + b) == clean(a) + clean(b).
+        answers = [clean(e.answer, limit=None) for e in self.entries]
         for i, entry in enumerate(self.entries):
             bag: set[str] = set()
             for text in (*entry.questions, entry.topic):
@@ -246,18 +249,19 @@ class Matcher:
                 bag.update(terms(keyword))
             bags.append(frozenset(bag))
             # The citation line is part of what the user reads: "一体改革文件里…" names the source.
-            said = f"{entry.answer} {base.citation(entry.source, entry.clause)}"
-            answer_bags.append(frozenset(bag.union(terms(clean(said, limit=None)))))
+            said = answers[i] + clean(base.citation(entry.source, entry.clause), limit=None)
+            answer_bags.append(frozenset(bag.union(terms(said))))
         self._bags, self._answer_bags = bags, answer_bags
         # Everything an entry says, normalised: a question naming an office the entry never mentions
         # is about another office, however similar its wording (人社局电话 vs 科技局电话).
         self._texts = [
-            clean(" ".join((*e.questions, e.topic, *e.keywords, e.answer)), limit=None) for e in self.entries
+            clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None) + answers[i]
+            for i, e in enumerate(self.entries)
         ]
         # Homophone typos are corrected against every word the base uses (see retrieval.Homophones).
         self._homophones = retrieval.Homophones(
             [norm for _, norm in raw] + [k for ks in self._keywords for k in ks],
-            [clean(e.answer, limit=None) for e in self.entries],
+            answers,
             FUNCTION_CHARS | frozenset("儿"),
         )
         df: dict[str, int] = defaultdict(int)

@@ -13,7 +13,6 @@ import importlib.util
 import json
 import math
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -83,26 +82,45 @@ class Bm25:
         return sum(self.idf.get(t, 0.0) for t in set(query)) or 1.0
 
 
+# Tone marks to bare vowels ("tiē" -> "tie", "lǜ" -> "lv"): pinyin without tones.
+_TONELESS = str.maketrans(
+    "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm"
+)
+
+
+class _PinyinTable:
+    """Character -> toneless first reading, from pypinyin's data file, read without importing the
+    package (whose import costs ~0.4 s); readings are worked out per character when first asked."""
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self._raw = raw
+        self._cache: dict[str, str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._raw)
+
+    def get(self, ch: str) -> str | None:
+        found = self._cache.get(ch)
+        if found is None:
+            readings = self._raw.get(str(ord(ch)))
+            if readings is None:
+                return None
+            found = self._cache[ch] = readings.split(",", 1)[0].translate(_TONELESS)
+        return found
+
+
 @lru_cache(maxsize=1)
-def _pinyin_table() -> dict[str, str]:
-    """Character -> toneless first reading, from pypinyin's data file (read without importing the
-    package, whose import costs ~0.4 s); empty when pypinyin is not installed."""
+def _pinyin_table() -> _PinyinTable:
+    """The table, or an empty one when pypinyin is not installed (typos then go uncorrected)."""
     spec = importlib.util.find_spec("pypinyin")
     if spec is None or not spec.submodule_search_locations:
-        return {}
+        return _PinyinTable({})
     path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
     try:
         raw: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    table: dict[str, str] = {}
-    for code, readings in raw.items():
-        point = int(code)
-        if 0x4E00 <= point <= 0x9FFF:  # CJK Unified Ideographs: what users type
-            first = readings.split(",", 1)[0]
-            bare = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
-            table[chr(point)] = bare.replace("ü", "v")
-    return table
+        return _PinyinTable({})
+    return _PinyinTable(raw)
 
 
 def pinyin_terms(norm: str) -> list[str]:
@@ -113,7 +131,7 @@ def pinyin_terms(norm: str) -> list[str]:
         if run.isascii():
             out.append(run)
             continue
-        syllables = [table.get(ch, ch) for ch in run]
+        syllables = [table.get(ch) or ch for ch in run]
         out.extend(syllables)
         out.extend(f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
     return out
