@@ -7,7 +7,8 @@ every `must` group) and top-3 recall of the answerable questions, plus the build
 cost. Channels: char 1-3-gram TF-IDF (cosine), char 1-3-gram BM25 (own, pure Python; and the
 bm25s package when installed, to check the two agree), a pinyin channel (toneless syllables, for
 homophone typos), with and without the synonym table, best rapidfuzz ratio over the phrasings,
-the shipped matcher, and fusions (reciprocal rank; score). Ranking only: the bands and declines are
+the homophone correction the matcher uses (retrieval.Homophones), the shipped matcher, and
+reciprocal-rank fusions. Ranking only: the bands and declines are
 measured by bench/faq.py on the shipped matcher.
 """
 
@@ -115,7 +116,16 @@ def build(matcher: Matcher) -> dict[str, Ranker]:
     tfidf = Tfidf(docs)
     bm25 = retrieval.Bm25(docs)
     lib = bm25s_ranker(docs)
-    pin = retrieval.Bm25([retrieval.pinyin_terms(" ".join(ps) + " " + a) for ps, a in zip(phr, ans, strict=True)])
+    fixer = retrieval.Homophones(
+        [p for ps in phr for p in ps],
+        ans,
+        frozenset(
+            "的是在了我你他她它们这那个要去想该就也都还和与及或把被给让从向为以里么呢吧啊呀哈有没不得地着过会能可应请一儿"
+        ),
+    )
+    pin = retrieval.Bm25(
+        [retrieval.pinyin_terms(" ".join(ps) + " " + a) for ps, a in zip(phr, ans, strict=True)]
+    )
 
     def q_norm(q: str, syn: bool = True) -> str:
         n = normalize(q)
@@ -139,10 +149,14 @@ def build(matcher: Matcher) -> dict[str, Ranker]:
         "bm25 1-3 (no syn)": lambda q: bm25.rank(ngrams(cut(q_norm(q, False)))),
         "bm25 1-3 + syn": lambda q: bm25.rank(ngrams(cut(q_norm(q)))),
         "pinyin bm25 + syn": lambda q: pin.rank(retrieval.pinyin_terms(cut(q_norm(q)))),
-        "shipped (before)": shipped,
+        "bm25 1-3 + syn + homophone fix": lambda q: bm25.rank(
+            ngrams(cut(official_terms(fixer.fix(q_norm(q)))))
+        ),
+        "shipped matcher": shipped,
     }
     if lib is not None:
         rankers["bm25s pkg 1-3 + syn"] = lambda q: lib(ngrams(cut(q_norm(q))))
+    rankers["RRF bm25+fix, rapidfuzz"] = lambda q: rrf(rankers["bm25 1-3 + syn + homophone fix"](q), rf(q))
     rankers["RRF bm25+pinyin"] = lambda q: rrf(rankers["bm25 1-3 + syn"](q), rankers["pinyin bm25 + syn"](q))
     rankers["RRF bm25+pinyin+rf"] = lambda q: rrf(
         rankers["bm25 1-3 + syn"](q), rankers["pinyin bm25 + syn"](q), rf(q)
@@ -180,14 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         halves.append((f"{name} tune", [c for c in cases if split_of(c.question) == "tune"]))
         halves.append((f"{name} VAL", [c for c in cases if split_of(c.question) == "validation"]))
     head = "".join(f"{h:>16}" for h, _ in halves)
-    print(f"{'channel (top-1 / top-3 of answerable)':28}{head}{'ms/q':>8}")
+    print(f"{'channel (top-1 / top-3 of answerable)':34}{head}{'ms/q':>8}")
     for label, ranker in rankers.items():
         cells, cost = [], []
         for _, cases in halves:
             t1, t3, ms = hits(matcher, ranker, cases)
             cells.append(f"{t1:6.1%} /{t3:6.1%}")
             cost.append(ms)
-        print(f"{label:28}{''.join(f'{c:>16}' for c in cells)}{sum(cost) / len(cost):8.2f}")
+        print(f"{label:34}{''.join(f'{c:>16}' for c in cells)}{sum(cost) / len(cost):8.2f}")
     return 0
 
 
