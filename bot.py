@@ -331,6 +331,7 @@ def _ask(args: argparse.Namespace, store: Any, settings: Settings) -> int:
                 "source": answer.source,
                 "score": round(answer.score, 1),
                 "band": answer.band,
+                "facts": dict(answer.facts),
                 "alternatives": [
                     {"id": entry.id, "topic": entry.topic, "score": round(score, 1)}
                     for entry, score in store.matcher.alternatives_of(answer)

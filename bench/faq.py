@@ -352,7 +352,8 @@ def report(args: Any) -> bool:
     up_ok = cpu < GOAL_STARTUP_S
     ok = ok and up_ok
     print(
-        f"start-up of 'bot.py ask' (fresh interpreter, best of 3): CPU {cpu:.2f} s (goal < {GOAL_STARTUP_S} s) "
+        f"start-up of 'bot.py ask' (fresh interpreter, best of 3): CPU {cpu:.2f} s "
+        f"(goal < {GOAL_STARTUP_S} s) "
         f"-> {'OK' if up_ok else 'MISSED'}; wall {wall:.2f} s (load average {os.getloadavg()[0]:.1f})"
     )
     print("all goals met" if ok else "SOME GOALS MISSED")

@@ -112,7 +112,7 @@ def build(matcher: Matcher) -> dict[str, Ranker]:
     entries = matcher.entries
     phr = [[normalize(t) for t in (*e.questions, e.topic, *e.keywords)] for e in entries]
     ans = [normalize(e.answer) for e in entries]
-    docs = [sum((ngrams(p) for p in ps), []) + ngrams(a) for ps, a in zip(phr, ans, strict=True)]
+    docs = [[g for p in (*ps, a) for g in ngrams(p)] for ps, a in zip(phr, ans, strict=True)]
     tfidf = Tfidf(docs)
     bm25 = retrieval.Bm25(docs)
     lib = bm25s_ranker(docs)

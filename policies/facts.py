@@ -52,7 +52,9 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "address",
         "地址",
-        re.compile(r"地址(?!是多少网)|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌|坐几路|怎么走|哪个窗口"),
+        re.compile(
+            r"地址(?!是多少网)|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌|坐几路|怎么走|哪个窗口"
+        ),
         re.compile(r"地址|路\d+号|\d+号楼|\d+室|会议室|办公地点|https?://"),
     ),
     FactKind(
@@ -64,7 +66,9 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "date",
         "日期",
-        re.compile(r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发|什么时候(?:发|印发|出台|发布|成立)"),
+        re.compile(
+            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发|什么时候(?:发|印发|出台|发布|成立)"
+        ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
     ),
     FactKind(
@@ -80,7 +84,9 @@ KINDS: tuple[FactKind, ...] = (
         "issuer",
         "发文单位",
         re.compile(r"哪个部门发|哪些部门发|谁发的|谁印发|发文单位|印发单位|发文机关|哪个单位发"),
-        re.compile(r"(?:厅|局|委员会|工委|管委|政府|办公室|部)[^。]{0,40}(?:印发|发布|发文|联合)|由[^。]{0,30}(?:厅|局|管委|政府)"),
+        re.compile(
+            r"(?:厅|局|委员会|工委|管委|政府|办公室|部)[^。]{0,40}(?:印发|发布|发文|联合)|由[^。]{0,30}(?:厅|局|管委|政府)"
+        ),
     ),
     FactKind(
         "validity",
@@ -104,7 +110,9 @@ KINDS: tuple[FactKind, ...] = (
         "procedure",
         "流程",
         re.compile(r"流程|手续|步骤|程序是"),
-        re.compile(r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"),
+        re.compile(
+            r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"
+        ),
     ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.
@@ -133,6 +141,6 @@ def states(kind: str, facts: dict[str, str], passage: str) -> bool:
     return kind in facts or bool(BY_NAME[kind].stated.search(passage))
 
 
-def lead(kinds: list[str], facts: dict[str, str]) -> str:
-    """The fact lines that open an answer ('金额：单个企业最高50万元'), for the kinds asked."""
-    return "\n".join(f"{BY_NAME[k].label}：{facts[k]}" for k in kinds if k in facts)
+def lead(found: tuple[tuple[str, str], ...]) -> str:
+    """The fact lines that open an answer ('金额：单个企业最高50万元')."""
+    return "\n".join(f"{BY_NAME[kind].label}：{value}" for kind, value in found)

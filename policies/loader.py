@@ -327,7 +327,9 @@ def _check_facts(records: list[_Record]) -> None:
         for kind, value in record.values["facts"]:
             if _squash(value) not in answer:
                 where = f"faq[{record.index}].facts.{kind}"
-                raise PolicyError(record.file, record.lines["facts"], where, f"{value!r} is not quoted from the answer")
+                raise PolicyError(
+                    record.file, record.lines["facts"], where, f"{value!r} is not quoted from the answer"
+                )
 
 
 def _squash(text: str) -> str:

@@ -187,6 +187,8 @@ class Answer:
     # (`alternatives`); "decline": no answer, the closest topics and the secretariat's phone.
     band: str = "confident"
     scores: tuple[float, ...] = ()  # the scores of `entry` (when suggested) and `alternatives`
+    # The entry's facts of the kinds asked for, shown before the passage: (("amount", "单个企业最高50万元"),)
+    facts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -485,6 +487,7 @@ class Matcher:
             tuple(self.entries[i] for _, i in runners),
             "suggest",
             (score, *(s for s, _ in runners)),
+            self.asked_facts(question, entry),
         )
 
     def _answers_what_is_asked(self, question: str, index: int) -> bool:
@@ -497,6 +500,14 @@ class Matcher:
         if any(m.group(1) not in self._texts[index] for m in _ACTION_RE.finditer(asked)):
             return False
         return not self.lacking_kinds(asked, entry)
+
+    @staticmethod
+    def asked_facts(question: str, entry: FaqEntry) -> tuple[tuple[str, str], ...]:
+        """The entry's facts of the kinds `question` asks for (shown first)."""
+        if not entry.facts:
+            return ()
+        found = entry.fact_map
+        return tuple((kind, found[kind]) for kind in facts.asked_kinds(clean(question)) if kind in found)
 
     @staticmethod
     def lacking_kinds(asked: str, entry: FaqEntry) -> list[str]:
@@ -523,13 +534,22 @@ class Matcher:
     ) -> Answer:
         citation = self.base.citation(entry.source, entry.clause)
         body = self.render(entry, today, question)
-        return Answer(question, True, entry, f"{body}\n{citation}", citation, score, others)
+        return Answer(
+            question,
+            True,
+            entry,
+            f"{body}\n{citation}",
+            citation,
+            score,
+            others,
+            facts=self.asked_facts(question, entry),
+        )
 
     def render(self, entry: FaqEntry, today: dt.date, question: str = "") -> str:
         """The answer body (without citation): computed dates first for deadline/cycle entries."""
         text = entry.answer.strip()
         asked = clean(question)
-        lead = facts.lead(facts.asked_kinds(asked), entry.fact_map) if entry.facts else ""
+        lead = facts.lead(self.asked_facts(question, entry))
         if lead:
             text = f"{lead}\n{text}"
         if entry.kind == "deadline" or (entry.kind == "cycle_week" and _DEADLINE_RE.search(asked)):

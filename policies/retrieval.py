@@ -10,6 +10,7 @@ word it sounds like. Both are pure Python and indexed once when the matcher is b
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import math
 import re
@@ -83,9 +84,7 @@ class Bm25:
 
 
 # Tone marks to bare vowels ("tiē" -> "tie", "lǜ" -> "lv"): pinyin without tones.
-_TONELESS = str.maketrans(
-    "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm"
-)
+_TONELESS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
 
 
 class _PinyinTable:
@@ -133,7 +132,7 @@ def pinyin_terms(norm: str) -> list[str]:
             continue
         syllables = [table.get(ch) or ch for ch in run]
         out.extend(syllables)
-        out.extend(f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+        out.extend(f"{a}_{b}" for a, b in itertools.pairwise(syllables))
     return out
 
 

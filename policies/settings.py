@@ -24,6 +24,7 @@ class SettingsError(ValueError):
 # How long the unanswered-question log keeps a question (UNANSWERED_RETENTION_DAYS).
 DEFAULT_UNANSWERED_RETENTION_DAYS = 180
 
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration. The token is hidden from `repr` so it never reaches a log."""

@@ -67,7 +67,9 @@ class UnansweredStoreMixin:
         }
         async with self._transaction() as s:
             await s.execute(insert(UnansweredRow).values(**row))
-            await s.execute(delete(UnansweredRow).where(UnansweredRow.asked_at < now - self.unanswered_retention))
+            await s.execute(
+                delete(UnansweredRow).where(UnansweredRow.asked_at < now - self.unanswered_retention)
+            )
 
     async def unanswered_since(self, since: dt.datetime | None = None) -> list[UnansweredQuestion]:
         """The logged questions asked at or after `since` (all when None), oldest first."""

@@ -65,7 +65,12 @@ async def test_questions_older_than_the_retention_are_forgotten_when_one_is_logg
         # a question asked 200 days ago, as an earlier run would have logged it
         await s.execute(
             UnansweredRow.__table__.insert().values(
-                asked_at=old, asker="x" * 32, question="半年前的问题", band="decline", score=1.0, candidates=[]
+                asked_at=old,
+                asker="x" * 32,
+                question="半年前的问题",
+                band="decline",
+                score=1.0,
+                candidates=[],
             )
         )
     assert len(await repo.unanswered_since()) == 2
