@@ -74,7 +74,8 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "count",
         "数量",
-        re.compile(r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)|数量"),
+        # Near the end: "几个高校合作清单要合并吗" names a number of partners, it does not ask one.
+        re.compile(r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"),
         re.compile(
             r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
             r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
