@@ -27,7 +27,7 @@ def test_confident_band_answers_alone(matcher: Matcher) -> None:
 
 
 def test_suggest_band_shows_the_best_answer_and_two_runners_up(matcher: Matcher) -> None:
-    answer = matcher.answer("跟学校合作能一起弄点啥", TODAY)
+    answer = matcher.answer("跟学校的平台结对能合作些啥", TODAY)
     assert answer.band == "suggest" and not answer.matched
     assert answer.entry is not None
     assert answer.text.startswith(f"您是不是想问：「{answer.entry.topic}」\n")
