@@ -18,7 +18,6 @@ the environment does not set (real environment variables win).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -31,10 +30,13 @@ import socket
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
 
 from policies.settings import PROJECT_ROOT, TIMEZONE, Settings, SettingsError
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger("pairing_bot")
 
@@ -172,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         command, args = "web", _default_web_args(args)
     redactor = _configure_logging(command, args.verbose, settings)
     try:
+        if command == "ask":  # no event loop: `ask` must start in < 0.5 s (asyncio costs ~0.07 s)
+            return _ask(args, _load_policies(settings), settings)
+        import asyncio
+
         return asyncio.run(_dispatch(command, args, settings))
     except KeyboardInterrupt:
         return 130
@@ -242,14 +248,15 @@ class _Redactor(logging.Filter):
 
 
 def _secrets(settings: Settings) -> list[str]:
-    from sqlalchemy.engine import make_url
-
+    """The strings to redact. Database URLs are split with urllib, not SQLAlchemy: importing
+    SQLAlchemy costs ~0.6 s, and `bot.py ask` must start in < 0.5 s."""
     found = [settings.token, quote(settings.token, safe=""), settings.webhook_secret]
     for url in (settings.database_url, settings.trial_database_url):
-        with contextlib.suppress(Exception):
-            password = make_url(url).password
-            if password and len(str(password)) >= MIN_REDACTED_PASSWORD:
-                found += [str(password), quote(str(password), safe="")]
+        with contextlib.suppress(ValueError):
+            raw = urlsplit(url).password
+            password = unquote(raw) if raw else ""
+            if password and len(password) >= MIN_REDACTED_PASSWORD:
+                found += [password, quote(password, safe=""), str(raw)]
     return found
 
 
@@ -289,8 +296,6 @@ def _chat_log_handler(settings: Settings) -> logging.Handler:
 
 
 async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
-    if command == "ask":
-        return _ask(args, _load_policies(settings), settings)
     if command == "check":
         _load_policies(settings, problem="政策数据校验未通过")
         _load_form(settings, problem="表单定义校验未通过")
@@ -351,6 +356,7 @@ def _ask(args: argparse.Namespace, store: Any, settings: Settings) -> int:
                 "source": answer.source,
                 "score": round(answer.score, 1),
                 "band": answer.band,
+                "facts": dict(answer.facts),
                 "alternatives": [
                     {"id": entry.id, "topic": entry.topic, "score": round(score, 1)}
                     for entry, score in store.matcher.alternatives_of(answer)
@@ -372,13 +378,18 @@ def _load_form(settings: Settings, problem: str = "表单定义有误") -> Any:
         raise _StartupError(f"{problem}：{exc}") from None
 
 
-async def _open_repository(url: str, pool_size: int | None = None) -> Any:
+async def _open_repository(
+    url: str, pool_size: int | None = None, retention_days: int | None = None
+) -> Any:
     from storage import StorageError, open_repository
 
     try:
-        return await open_repository(url, pool_size=pool_size)
+        repo = await open_repository(url, pool_size=pool_size)
     except StorageError as exc:
         raise _StartupError(f"数据库不可用：{exc}") from None
+    if retention_days is not None:
+        repo.unanswered_retention = dt.timedelta(days=retention_days)
+    return repo
 
 
 async def _open_services(settings: Settings) -> Any:
@@ -386,7 +397,9 @@ async def _open_services(settings: Settings) -> Any:
 
     policies = _load_policies(settings, problem="政策数据有误，无法启动")
     _load_form(settings, problem="表单定义有误，无法启动")
-    repo = await _open_repository(settings.database_url, settings.db_pool_size)
+    repo = await _open_repository(
+        settings.database_url, settings.db_pool_size, settings.unanswered_retention_days
+    )
     return Services(settings=settings, repo=repo, policies=policies)
 
 
@@ -398,7 +411,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         plan = plan_output(args.out, by=args.by, fmt=args.fmt, force=args.force)
     except ExportError as exc:
         raise _StartupError(f"导出失败：{exc}") from None
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, retention_days=settings.unanswered_retention_days)
     quarter = args.quarter or (None if args.by == "ledger" else quarter_of(settings.today()))
     try:
         result = await export_to(repo, plan, by=args.by, quarter=quarter, fmt=args.fmt)
@@ -458,7 +471,7 @@ async def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     store = _load_policies(settings)
     since = dt.datetime.combine(args.since, dt.time(), TIMEZONE) if args.since else None
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, retention_days=settings.unanswered_retention_days)
     try:
         groups = group_questions(await repo.unanswered_since(since))
     finally:
@@ -502,11 +515,13 @@ async def _platforms(args: argparse.Namespace, settings: Settings) -> int:
     if args.platforms_command == "export":
         out: Path = args.out
         _check_template_out(out, args.force)
-        repo = await _open_repository(settings.database_url)
+        repo = await _open_repository(settings.database_url, retention_days=settings.unanswered_retention_days)
         try:
             platforms = await repo.current_platforms()
         finally:
             await repo.close()
+        import asyncio
+
         count = await asyncio.to_thread(write_template, out, platforms)
         print(out)
         print(f"已导出平台清单模板，含 {count} 个平台。", file=sys.stderr)
@@ -521,7 +536,7 @@ async def _platforms(args: argparse.Namespace, settings: Settings) -> int:
         raise _StartupError(f"季度格式应为 2026Q4：{args.quarter}") from None
     spec = _load_form(settings)
     path = SAMPLE_PATH if args.sample else args.file
-    repo = await _open_repository(settings.database_url)
+    repo = await _open_repository(settings.database_url, retention_days=settings.unanswered_retention_days)
     try:
         report = await import_file(
             repo, path, spec=spec, quarter=quarter, university=args.university,
@@ -721,6 +736,8 @@ async def _run(settings: Settings) -> int:
                     await runner.cleanup()
             if sender is not None:
                 sender.cancel()
+                import asyncio
+
                 await asyncio.gather(sender, return_exceptions=True)
             await _stop_telegram(app)
             with contextlib.suppress(Exception):
@@ -778,6 +795,8 @@ def _claim_sqlite(url: str) -> None:
 
 
 def _stop_event() -> asyncio.Event:
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,6 +27,7 @@ from policies.schema import (
     SKIPPED_FILES,
     STR,
     STR_LIST,
+    STR_MAP,
     UNIQUE_KEY,
     Field,
     PolicyError,
@@ -214,6 +215,22 @@ class _FileReader:
             if len(items) < rule.min_items:
                 raise self.fail(node, field, f"needs at least {rule.min_items} item(s)")
             return items
+        if rule.kind == STR_MAP:
+            if not isinstance(node, yaml.MappingNode):
+                raise self.fail(node, field, f"expected a mapping, got {_describe(node)}")
+            pairs: dict[str, str] = {}
+            for key_node, value_node in node.value:
+                key = self.key(key_node, field)
+                where = f"{field}.{key}"
+                if rule.choices and key not in rule.choices:
+                    raise self.fail(key_node, where, f"unknown kind (known: {', '.join(rule.choices)})")
+                if key in pairs:
+                    raise self.fail(key_node, where, "duplicate key")
+                text = self.scalar_text(value_node, where)
+                if not text:
+                    raise self.fail(value_node, where, "must not be blank")
+                pairs[key] = text
+            return tuple(pairs.items())
         raise AssertionError(f"unknown field kind {rule.kind}")  # schema bug, not data
 
     def scalar_text(self, node: yaml.Node, field: str) -> str:
@@ -301,6 +318,24 @@ def _check_refs(records: list[_Record]) -> None:
                 raise PolicyError(record.file, record.lines[name], where, f"unknown {label} {value!r}")
 
 
+def _check_facts(records: list[_Record]) -> None:
+    """An entry's facts are quoted from its answer, so the citation covers them too."""
+    for record in records:
+        if record.section != "faq" or "facts" not in record.values:
+            continue
+        answer = _squash(record.values["answer"])
+        for kind, value in record.values["facts"]:
+            if _squash(value) not in answer:
+                where = f"faq[{record.index}].facts.{kind}"
+                raise PolicyError(
+                    record.file, record.lines["facts"], where, f"{value!r} is not quoted from the answer"
+                )
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
 def _check_cycle(records: list[_Record]) -> None:
     weeks = [r for r in records if r.section == "cycle"]
     if not weeks:
@@ -323,6 +358,7 @@ def load_policy_base(directory: Path = DEFAULT_DATA_DIR) -> PolicyBase:
         records.extend(_FileReader(path).records())
     _check_unique(records)
     _check_refs(records)
+    _check_facts(records)
     _check_cycle(records)
     if not any(r.section == "documents" for r in records):
         raise PolicyError(display_path(directory), 0, "documents", "no documents defined")

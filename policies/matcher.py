@@ -29,19 +29,26 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from policies import cycle
+from policies import cycle, facts, retrieval
 from policies.models import FaqEntry, PolicyBase
-from policies.normalize import clean, normalize, tokens
+from policies.normalize import MAX_INPUT_CHARS, clean, normalize, tokens
 
 logger = logging.getLogger(__name__)
 
 # Calibrated on /work/shared/faq_dev.yaml, the held-out questions in tests and the blind sets
 # (tests/policies/blind_questions*.yaml; set 3 is never used for tuning), see bench/faq.py.
-THRESHOLD = 46.0
+THRESHOLD = 40.0
 # From here up to THRESHOLD the best entry is suggested ("您是不是想问：「…」") with its answer and
 # the runners-up as buttons; below it the bot declines.
 SUGGEST_THRESHOLD = 32.0
 RUNNERS_UP = 2
+# A runner-up this close (score points) that states the kind of fact asked for beats a best entry
+# that does not (see Matcher._prefer_stated).
+FACT_MARGIN = 15.0
+# A question of at most SHORT_QUESTION content characters (question words cut out) needs
+# SHORT_EXTRA more points to be answered confidently.
+SHORT_QUESTION = 6
+SHORT_EXTRA = 6.0
 ALTERNATIVES = 3
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
@@ -108,7 +115,12 @@ _RELATIVE_QUARTER = (
 
 # An office the question names ("人社局", "税务局", "科技厅"): two characters before the suffix are
 # enough to tell offices apart ("社局" vs "技局") and survive prefixes such as 市/区/省.
-_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所)")
+_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所|中心)")
+# How-to questions about operating a website or an app (怎么注册/下载/找回…): the documents describe
+# none of these steps, so an entry that never names the action does not answer them.
+_ACTION_RE = re.compile(
+    r"(?:怎么|如何|怎样|咋|能|能不能|可以|可不可以)(注册|下载|登录|登陆|找回|缴费|付款|报销|开票|安装|打印|修改|注销|绑定)"
+)
 # "哪个厅", "什么局", "各局": asking which office, not naming one.
 _NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的")
 
@@ -160,50 +172,6 @@ def named_offices(text: str) -> list[str]:
     return found
 
 
-# What a question asks for, and what an answer must contain to give it. A question asking for an
-# amount is not answered by an entry that states none (鲁科贷最多贷多少钱 vs 鲁科贷's description),
-# nor a question about a phone, a ratio, an address, an e-mail or opening hours by an entry that
-# gives none: the nearest passage would look like an answer and is not one.
-_FACT_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
-    (
-        "amount",
-        re.compile(
-            r"多少钱|多少万|多少元|多少亿|金额|额度|安家费|工资|薪资|薪酬|月薪|年薪|具体.{0,4}多少|规模"
-            r"|(?:补|奖|给|贷|拿|领|奖补|奖励|补助|资助|补贴|支持)多少|多少(?:补贴|奖励|资金|经费|补助)"
-        ),
-        re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元|\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?\s*(?:万|亿)"),
-    ),
-    (
-        "ratio",
-        re.compile(r"比例|几成|百分之|百分比|费率|利率"),
-        re.compile(r"\d+(?:\.\d+)?\s*%|[一二三四五六七八九]成"),
-    ),
-    ("phone", re.compile(r"电话|手机号|热线|联系方式|客服"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|\d{8}")),
-    ("email", re.compile(r"邮箱|邮件|email|e-mail"), re.compile(r"@")),
-    (
-        "place",
-        re.compile(r"地址|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌"),
-        re.compile(r"地址|网址|https?:|路\d|\d+号|号楼|\d+室|会议室|办公地点"),
-    ),
-    (
-        "hours",
-        re.compile(r"几点上班|几点下班|上班时间|办公时间|工作时间"),
-        re.compile(r"\d+[:：]\d+|办公时间|工作时间"),
-    ),
-)
-
-
-def missing_fact_kinds(question: str, answer: str) -> list[str]:
-    """The kinds of fact (amount, ratio, phone, email, place, hours) `question` asks for and
-    `answer` does not state."""
-    return [kind for kind, asks, has in _FACT_KINDS if asks.search(question) and not has.search(answer)]
-
-
-def asks_what_entry_lacks(question: str, answer: str) -> bool:
-    """True when the question wants a kind of fact that the answer does not state."""
-    return bool(missing_fact_kinds(question, answer))
-
-
 @dataclass(frozen=True)
 class Answer:
     """What the bot says to one question; `text` ends with the citation line when matched."""
@@ -219,6 +187,8 @@ class Answer:
     # (`alternatives`); "decline": no answer, the closest topics and the secretariat's phone.
     band: str = "confident"
     scores: tuple[float, ...] = ()  # the scores of `entry` (when suggested) and `alternatives`
+    # The entry's facts of the kinds asked for, shown before the passage: (("amount", "单个企业最高50万元"),)
+    facts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,6 +237,9 @@ class Matcher:
         bags: list[frozenset[str]] = []  # tokens of questions, topic and keywords
         answer_bags: list[frozenset[str]] = []  # ... plus the answer text
         raw: list[tuple[int, str]] = []  # (entry index, normalised phrasing) for questions + topic
+        # Each answer is cleaned once (OpenCC is the slow part of building): clean() drops spaces,
+        # so clean(a + " " + b) == clean(a) + clean(b).
+        answers = [clean(e.answer, limit=None) for e in self.entries]
         for i, entry in enumerate(self.entries):
             bag: set[str] = set()
             for text in (*entry.questions, entry.topic):
@@ -278,14 +251,21 @@ class Matcher:
                 bag.update(terms(keyword))
             bags.append(frozenset(bag))
             # The citation line is part of what the user reads: "一体改革文件里…" names the source.
-            said = f"{entry.answer} {base.citation(entry.source, entry.clause)}"
-            answer_bags.append(frozenset(bag.union(terms(clean(said, limit=None)))))
+            said = answers[i] + clean(base.citation(entry.source, entry.clause), limit=None)
+            answer_bags.append(frozenset(bag.union(terms(said))))
         self._bags, self._answer_bags = bags, answer_bags
         # Everything an entry says, normalised: a question naming an office the entry never mentions
         # is about another office, however similar its wording (人社局电话 vs 科技局电话).
         self._texts = [
-            clean(" ".join((*e.questions, e.topic, *e.keywords, e.answer)), limit=None) for e in self.entries
+            clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None) + answers[i]
+            for i, e in enumerate(self.entries)
         ]
+        # Homophone typos are corrected against every word the base uses (see retrieval.Homophones).
+        self._homophones = retrieval.Homophones(
+            [norm for _, norm in raw] + [k for ks in self._keywords for k in ks],
+            answers,
+            FUNCTION_CHARS | frozenset("儿"),
+        )
         df: dict[str, int] = defaultdict(int)
         for full in answer_bags:
             for token in full:
@@ -375,8 +355,22 @@ class Matcher:
         return out
 
     def scores(self, question: str) -> list[tuple[float, int]]:
-        """(score 0..100, entry index) for the shortlisted entries, best first."""
-        norm = official_terms(normalize(question))
+        """(score 0..100, entry index) for the shortlisted entries, best first.
+
+        A long question with context ("我们是…的企业，听说…，请问…？") is also scored by its last
+        clauses, where the question usually is; each entry keeps its best score.
+        """
+        best: dict[int, float] = {}
+        for variant in (question, *question_clauses(question)):
+            for score, i in self._scores_of(variant):
+                if score > best.get(i, -1.0):
+                    best[i] = score
+        results = [(score, i) for i, score in best.items()]
+        results.sort(key=lambda r: (-r[0], r[1]))
+        return results
+
+    def _scores_of(self, question: str) -> list[tuple[float, int]]:
+        norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
         if not norm:
             return []
         bonus = self._intent_bonus(norm)
@@ -386,7 +380,6 @@ class Matcher:
             if f.qcov > 0:
                 score += bonus.get(self.entries[i].kind, 0.0)
             results.append((max(0.0, min(score, 100.0)), i))
-        results.sort(key=lambda r: (-r[0], r[1]))
         return results
 
     @staticmethod
@@ -433,7 +426,7 @@ class Matcher:
 
     def answer(self, question: str, today: dt.date) -> Answer:
         """The answer to `question` on `today` in one of three bands (see `Answer.band`)."""
-        ranked = self.scores(question)
+        ranked = self._prefer_stated(question, self.scores(question))
         band = self.band(question, ranked)
         if band == "confident":
             score, best = ranked[0]
@@ -447,13 +440,35 @@ class Matcher:
             question, False, None, self._decline_text(alternatives), "", score, alternatives, "decline"
         )
 
+    def _prefer_stated(self, question: str, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """When the best entry lacks the kind of fact asked for and a close runner-up states it
+        (首轮有多少家平台: the platform-site entry has no count, the first-release entry has 53个),
+        the runner-up goes first, with its own score."""
+        if len(ranked) < 2:
+            return ranked
+        asked = clean(question)
+        if not self.lacking_kinds(asked, self.entries[ranked[0][1]]):
+            return ranked
+        top = ranked[0][0]
+        for n, (score, i) in enumerate(ranked[1 : 1 + RUNNERS_UP], 1):
+            if score >= top - FACT_MARGIN and not self.lacking_kinds(asked, self.entries[i]):
+                return [ranked[n], *ranked[:n], *ranked[n + 1 :]]
+        return ranked
+
     def band(self, question: str, ranked: list[tuple[float, int]]) -> str:
         """ "confident", "suggest" or "decline" for a question and its ranked entries."""
         if not ranked or ranked[0][0] < self.suggest_threshold:
             return "decline"
         if not self._answers_what_is_asked(question, ranked[0][1]):
             return "decline"
-        return "confident" if ranked[0][0] >= self.threshold else "suggest"
+        return "confident" if ranked[0][0] >= self.threshold_for(question) else "suggest"
+
+    def threshold_for(self, question: str) -> float:
+        """The confident threshold: higher for a short question, whose few characters match many
+        entries by chance (专利申请流程, 你是谁)."""
+        norm = official_terms(normalize(question))
+        short = sum(map(len, content_runs(norm))) <= SHORT_QUESTION
+        return self.threshold + SHORT_EXTRA if short else self.threshold
 
     def _suggestion(self, question: str, ranked: list[tuple[float, int]], today: dt.date) -> Answer:
         score, best = ranked[0]
@@ -472,15 +487,40 @@ class Matcher:
             tuple(self.entries[i] for _, i in runners),
             "suggest",
             (score, *(s for s, _ in runners)),
+            self.asked_facts(question, entry),
         )
 
     def _answers_what_is_asked(self, question: str, index: int) -> bool:
         """Guards on top of the score: the best entry must mention every office the question names
         and state the kind of fact (amount, ratio, phone, address...) the question asks for."""
         asked = clean(question)
+        entry = self.entries[index]
         if not all(office in self._texts[index] for office in named_offices(asked)):
             return False
-        return not asks_what_entry_lacks(asked, self.entries[index].answer)
+        if any(m.group(1) not in self._texts[index] for m in _ACTION_RE.finditer(asked)):
+            return False
+        return not self.lacking_kinds(asked, entry)
+
+    @staticmethod
+    def asked_facts(question: str, entry: FaqEntry) -> tuple[tuple[str, str], ...]:
+        """The entry's facts of the kinds `question` asks for (shown first)."""
+        if not entry.facts:
+            return ()
+        found = entry.fact_map
+        return tuple((kind, found[kind]) for kind in facts.asked_kinds(clean(question)) if kind in found)
+
+    @staticmethod
+    def lacking_kinds(asked: str, entry: FaqEntry) -> list[str]:
+        """The kinds of fact a cleaned question asks for that `entry` states neither in its `facts`
+        nor in its passage (deadline and cycle entries state dates: they are computed)."""
+        found = entry.fact_map
+        lacking = []
+        for kind in facts.asked_kinds(asked):
+            if kind == "date" and entry.kind in ("deadline", "cycle_week"):
+                continue
+            if not facts.states(kind, found, entry.answer):
+                lacking.append(kind)
+        return lacking
 
     def answer_entry(self, faq_id: str, today: dt.date, question: str = "") -> Answer | None:
         """The answer of one topic (a topic button was pressed), None if the id is unknown."""
@@ -494,12 +534,24 @@ class Matcher:
     ) -> Answer:
         citation = self.base.citation(entry.source, entry.clause)
         body = self.render(entry, today, question)
-        return Answer(question, True, entry, f"{body}\n{citation}", citation, score, others)
+        return Answer(
+            question,
+            True,
+            entry,
+            f"{body}\n{citation}",
+            citation,
+            score,
+            others,
+            facts=self.asked_facts(question, entry),
+        )
 
     def render(self, entry: FaqEntry, today: dt.date, question: str = "") -> str:
         """The answer body (without citation): computed dates first for deadline/cycle entries."""
         text = entry.answer.strip()
         asked = clean(question)
+        lead = facts.lead(self.asked_facts(question, entry))
+        if lead:
+            text = f"{lead}\n{text}"
         if entry.kind == "deadline" or (entry.kind == "cycle_week" and _DEADLINE_RE.search(asked)):
             return f"{self._deadline_text(asked, today)}\n{text}"
         if entry.kind == "cycle_week":
@@ -563,6 +615,29 @@ class Matcher:
         if now is not None:
             lines.append(f"今天（{cycle.format_date(today)}）是{_quarter_label(now[0], today)}第{now[1]}周。")
         return "\n".join(lines)
+
+
+# A question longer than this (characters) is also scored by its last clauses, each of at least
+# MIN_CLAUSE_CONTENT content characters (question words cut out).
+LONG_QUESTION = 24
+MIN_CLAUSE_CONTENT = 4
+_CLAUSE_SPLIT_RE = re.compile(r"[，,。.！!？?；;：:\s]+")
+
+
+def question_clauses(question: str) -> list[str]:
+    """The last clause and the last two clauses of a long question (none for a short one): the
+    context before them ("我是…企业，听说…") dilutes the question itself."""
+    if len(question) <= LONG_QUESTION:
+        return []
+    parts = [p for p in _CLAUSE_SPLIT_RE.split(question[:MAX_INPUT_CHARS]) if len(p) >= 2]
+    if len(parts) < 2:
+        return []
+    last, two = parts[-1], "，".join(parts[-2:])
+    # A clause of only generic words ("流程是怎样的") says too little alone; it goes with the one before.
+    alone = sum(map(len, content_runs(official_terms(normalize(last))))) >= MIN_CLAUSE_CONTENT
+    if len(parts) == 2:
+        return [last] if alone else []
+    return [last, two] if alone else [two]
 
 
 def content_runs(norm: str) -> list[str]:

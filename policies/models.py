@@ -40,6 +40,13 @@ class FaqEntry:
     # "static" answers are plain text; "deadline" and "cycle_week" answers are computed from the
     # cycle and today's date by policies.cycle (the YAML answer is the fallback wording).
     kind: str = "static"
+    # Facts a question may ask for, by kind (amount, ratio, date, phone, address, url, count, issuer,
+    # validity; see policies.facts), each quoted from `answer`: shown first when asked for.
+    facts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def fact_map(self) -> dict[str, str]:
+        return dict(self.facts)
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,10 @@ def to_simplified(text: str) -> str:
     return converted.replace("甚么", "什么")
 
 
-def _keep(ch: str) -> bool:
-    """Letters and digits only: drops punctuation, symbols, emoji, spaces and control characters."""
-    return unicodedata.category(ch)[0] in "LN"
+# Everything but letters and digits (punctuation, symbols, emoji, spaces, control characters):
+# `\w` is str.isalnum() (Unicode categories L* and N*) plus "_". One C-level substitution instead of
+# a Python call per character (building the matcher cleans every answer).
+_DROPPED_RE = re.compile(r"[\W_]+")
 
 
 def clean(text: str, limit: int | None = MAX_INPUT_CHARS) -> str:
@@ -115,7 +116,7 @@ def clean(text: str, limit: int | None = MAX_INPUT_CHARS) -> str:
         text = unicodedata.normalize("NFKC", text[:limit])[:limit]
     else:
         text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if _keep(ch))
+    text = _DROPPED_RE.sub("", text)
     return to_simplified(text).lower()
 
 

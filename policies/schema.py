@@ -47,6 +47,7 @@ STR: Final = "str"
 INT: Final = "int"
 DATE: Final = "date"
 STR_LIST: Final = "str_list"
+STR_MAP: Final = "str_map"  # a mapping whose keys are `choices` and whose values are strings
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class Field:
     ref: str = ""  # section whose ids this value must name (e.g. "documents")
     placeholders: tuple[str, ...] | None = None  # allowed {names} in a template string
 
+
+# The kinds of fact an FAQ entry may state as fields (policies.facts.CURATED).
+FACT_KINDS: Final = ("amount", "ratio", "date", "phone", "address", "url", "count", "issuer", "validity")
 
 ID_PATTERN: Final = r"[a-z0-9][a-z0-9_.-]{0,47}"  # ASCII: ids end up in 64-byte callback data
 QUARTER_PATTERN: Final = r"\d{4}Q[1-4]"
@@ -92,6 +96,9 @@ SECTIONS: Final[dict[str, dict[str, Field]]] = {
         "clause": Field(STR),
         "keywords": Field(STR_LIST),
         "kind": Field(STR, choices=("static", "deadline", "cycle_week")),
+        # amount / ratio / date / phone / address / url / count / issuer / validity -> the fact as
+        # the answer states it (checked: it must be quoted from the answer).
+        "facts": Field(STR_MAP, choices=FACT_KINDS),
     },
     "subsidies": {
         "id": _ID,

@@ -21,6 +21,10 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed; the message names the key."""
 
 
+# How long the unanswered-question log keeps a question (UNANSWERED_RETENTION_DAYS).
+DEFAULT_UNANSWERED_RETENTION_DAYS = 180
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration. The token is hidden from `repr` so it never reaches a log."""
@@ -49,6 +53,8 @@ class Settings:
     # PostgreSQL connections per worker: a webhook update holds one while its replies are sent, so
     # this bounds the updates a worker handles at once (N workers x DB_POOL_SIZE < max_connections).
     db_pool_size: int = 20
+    # Declined and suggested questions older than this are deleted (when a new one is logged).
+    unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +81,11 @@ class Settings:
             telegram_rate=_parse_rate("TELEGRAM_RATE", env.get("TELEGRAM_RATE", ""), 29.5),
             telegram_chat_rate=_parse_rate("TELEGRAM_CHAT_RATE", env.get("TELEGRAM_CHAT_RATE", ""), 1.0),
             db_pool_size=max(1, _parse_int("DB_POOL_SIZE", env.get("DB_POOL_SIZE", ""), 20)),
+            unanswered_retention_days=_parse_positive_int(
+                "UNANSWERED_RETENTION_DAYS",
+                env.get("UNANSWERED_RETENTION_DAYS", ""),
+                DEFAULT_UNANSWERED_RETENTION_DAYS,
+            ),
         )
 
     def web_base(self) -> str:
@@ -132,4 +143,11 @@ def _parse_rate(key: str, raw: str, default: float) -> float:
         raise SettingsError(f"{key}: {raw!r} is not a number") from None
     if not 0 < value < 100_000:
         raise SettingsError(f"{key}: {raw!r} must be a positive number of messages per second")
+    return value
+
+
+def _parse_positive_int(key: str, raw: str, default: int) -> int:
+    value = _parse_int(key, raw, default)
+    if value < 1:
+        raise SettingsError(f"{key}: must be at least 1, got {value}")
     return value

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.records import UnansweredQuestion
@@ -28,6 +28,7 @@ from storage.xlsx import ColumnFormat, XlsxWriter
 
 QUESTION_LIMIT = 500  # characters of a logged question
 CANDIDATE_LIMIT = 3
+DEFAULT_RETENTION_DAYS = 180  # policies.settings.DEFAULT_UNANSWERED_RETENTION_DAYS
 
 
 class UnansweredStoreMixin:
@@ -44,6 +45,9 @@ class UnansweredStoreMixin:
 
     kv_setdefault: Callable[[str, str, Any], Awaitable[Any]]  # provided by WebChatStoreMixin
     _asker_salt: bytes | None = None
+    # Questions older than this are deleted whenever one is logged (one indexed DELETE; the
+    # secretariat reviews a quarter at a time). Set from UNANSWERED_RETENTION_DAYS by bot.py.
+    unanswered_retention: dt.timedelta = dt.timedelta(days=DEFAULT_RETENTION_DAYS)
 
     async def log_unanswered(
         self,
@@ -53,10 +57,12 @@ class UnansweredStoreMixin:
         score: float,
         candidates: Sequence[tuple[str, float]],
     ) -> None:
-        """Record one declined or suggested question; the user id itself is never stored."""
+        """Record one declined or suggested question (the user id itself is never stored) and
+        forget those older than `unanswered_retention`."""
         asker = await self._asker(user_id)
+        now = dt.datetime.now(dt.UTC)
         row = {
-            "asked_at": dt.datetime.now(dt.UTC),
+            "asked_at": now,
             "asker": asker,
             "question": clean_input(question)[:QUESTION_LIMIT],
             "band": band,
@@ -65,6 +71,9 @@ class UnansweredStoreMixin:
         }
         async with self._transaction() as s:
             await s.execute(insert(UnansweredRow).values(**row))
+            await s.execute(
+                delete(UnansweredRow).where(UnansweredRow.asked_at < now - self.unanswered_retention)
+            )
 
     async def unanswered_since(self, since: dt.datetime | None = None) -> list[UnansweredQuestion]:
         """The logged questions asked at or after `since` (all when None), oldest first."""

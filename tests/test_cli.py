@@ -39,7 +39,7 @@ def test_ask_json_one_object_per_line_with_citation() -> None:
     result = run_bot("ask", "--json", stdin="高校理事会秘书处的咨询电话是多少？\n帮我写一首诗\n")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    keys = {"question", "matched", "answer", "source", "score", "band", "alternatives"}
+    keys = {"question", "matched", "answer", "source", "score", "band", "facts", "alternatives"}
     assert [set(obj) for obj in lines] == [keys] * 2
     phone, poem = lines
     assert phone["matched"] is True and "13210876217" in phone["answer"] and phone["source"]
@@ -48,13 +48,36 @@ def test_ask_json_one_object_per_line_with_citation() -> None:
 
 
 def test_ask_json_names_the_band_and_the_alternatives_of_a_suggestion() -> None:
-    result = run_bot("ask", "--json", "跟学校合作能一起弄点啥")
+    result = run_bot("ask", "--json", "跟学校的平台结对能合作些啥")
     assert result.returncode == 0, result.stderr
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     assert line["band"] == "suggest" and line["answer"].startswith("您是不是想问")
     assert len(line["alternatives"]) == 2
     assert all(set(alt) == {"id", "topic", "score"} for alt in line["alternatives"])
     assert line["alternatives"][0]["score"] >= line["alternatives"][1]["score"]
+
+
+def test_ask_json_gives_the_fact_asked_for_and_the_answer_opens_with_it() -> None:
+    result = run_bot("ask", "--json", "一家公司贷款贴息最多能拿多少钱")
+    assert result.returncode == 0, result.stderr
+    [line] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert line["band"] == "confident" and line["facts"] == {"amount": "单个企业最高50万元"}
+    assert line["answer"].startswith("金额：单个企业最高50万元\n") and "40%" in line["answer"]
+    assert line["source"] in line["answer"]
+
+
+def test_check_names_a_fact_not_quoted_from_its_answer(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "policies" / "data", data)
+    faq = data / "faq_shandong.yaml"
+    faq.write_text(
+        faq.read_text(encoding="utf-8").replace('单个企业最高50万元"', '单个企业最高60万元"', 1),
+        encoding="utf-8",
+    )
+    result = run_bot("check", env={"POLICY_DIR": str(data)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "faq_shandong.yaml" in result.stderr and "facts.amount" in result.stderr
+    assert "单个企业最高60万元" in result.stderr and "not quoted from the answer" in result.stderr
 
 
 def test_ask_plain_text_ends_with_source() -> None:

@@ -27,7 +27,7 @@ def test_confident_band_answers_alone(matcher: Matcher) -> None:
 
 
 def test_suggest_band_shows_the_best_answer_and_two_runners_up(matcher: Matcher) -> None:
-    answer = matcher.answer("跟学校合作能一起弄点啥", TODAY)
+    answer = matcher.answer("跟学校的平台结对能合作些啥", TODAY)
     assert answer.band == "suggest" and not answer.matched
     assert answer.entry is not None
     assert answer.text.startswith(f"您是不是想问：「{answer.entry.topic}」\n")
@@ -75,3 +75,58 @@ def test_paraphrases_typos_and_traditional_script_are_answered(
 def test_everyday_words_become_the_documents_terms() -> None:
     assert official_terms("跟学校一块建") == "跟高校共建"
     assert "大学城" in official_terms("古镇口大学城")  # a proper name is left alone
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "古镇口大学城的院长是谁",  # a person's name: no document names anyone
+        "秘书处传真多少",  # a fax number no document gives
+        "鲁科贷的申请条件和认定标准有哪些",  # criteria the loan entry does not state
+        "创新券在哪个网页怎么注册",  # how to register on a site: no entry describes it
+        "区人才服务中心电话",  # an office (…中心) the secretariat entry never mentions
+    ],
+)
+def test_new_fact_kinds_and_unknown_actions_are_declined(matcher: Matcher, question: str) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline", (question, answer.text)
+
+
+def test_the_fact_asked_for_comes_first_then_the_passage_and_its_source(matcher: Matcher) -> None:
+    answer = matcher.answer("成果转化贷款贴息，一家企业封顶能拿多少？", TODAY)
+    assert answer.band == "confident"
+    first, *rest = answer.text.splitlines()
+    assert first == "金额：单个企业最高50万元" and answer.facts == (("amount", "单个企业最高50万元"),)
+    assert "40%" in "\n".join(rest) and rest[-1].startswith("来源：")
+    # a question that asks no fact gets the passage alone
+    plain = matcher.answer("鲁科贷是什么", TODAY)
+    assert plain.facts == () and not plain.text.startswith("金额")
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("联合体被案有效期几年", "3年"),  # homophone typo 被案 for 备案
+        ("清但每季度第几周提交", "第3周"),  # homophone typo 清但 for 清单
+        ("秘书初的联系电话", "13210876217"),  # homophone typo 秘书初 for 秘书处
+    ],
+)
+def test_homophone_typos_are_read_as_the_word_they_sound_like(
+    matcher: Matcher, question: str, fact: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident" and fact in answer.text, (question, answer.text)
+
+
+def test_a_long_question_with_context_is_answered_from_its_question_clause(matcher: Matcher) -> None:
+    question = (
+        "老师您好，我们是黄岛一家做新材料的小公司，去年刚评上科技型中小企业，"
+        "最近想跟大学合作做个中试，请问创新联合体里高校院所最少要几家？"
+    )
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident" and "2家" in answer.text, answer.text
+
+
+def test_homophone_correction_leaves_real_words_alone(matcher: Matcher) -> None:
+    # 科协 is a word of the base: "科协主席" must not become "科些主席"
+    assert "科协" in matcher._homophones.fix("莱西市科协主席是谁")

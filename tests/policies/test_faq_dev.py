@@ -216,11 +216,11 @@ def test_blind_validation_half(matcher: Matcher) -> None:
     assert declined >= 0.80, f"declined {declined:.1%}"
 
 
-def _blind3_rates(matcher: Matcher, split: str) -> tuple[float, float]:
-    """(answered-right share, out-of-scope declined share) of one half of blind set 3 (issue 10)."""
+def _blind3_rates(matcher: Matcher, split: str, name: str = "blind_questions_3.yaml") -> tuple[float, float]:
+    """(answered-right share, out-of-scope declined share) of one half of blind set 3 or 4 (issue 10)."""
     import hashlib
 
-    path = Path(__file__).resolve().parent / "blind_questions_3.yaml"
+    path = Path(__file__).resolve().parent / name
     cases = [
         c
         for c in yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -235,6 +235,13 @@ def _blind3_rates(matcher: Matcher, split: str) -> tuple[float, float]:
 
 def test_blind3_validation_half_in_aggregate(matcher: Matcher) -> None:
     right, declined = _blind3_rates(matcher, "validation")
-    # Measured 88.0 % / 70.0 % (bench/faq.py); only aggregates, never the questions, are printed.
-    assert right >= 0.85, f"answered right {right:.1%}"
-    assert declined >= 0.65, f"out-of-scope declined {declined:.1%}"
+    # Measured 91.6 % / 80.0 % (bench/faq.py); only aggregates, never the questions, are printed.
+    assert right >= 0.88, f"answered right {right:.1%}"
+    assert declined >= 0.75, f"out-of-scope declined {declined:.1%}"
+
+
+def test_blind4_validation_half_in_aggregate(matcher: Matcher) -> None:
+    right, declined = _blind3_rates(matcher, "validation", "blind_questions_4.yaml")
+    # Measured 95.3 % / 85.7 % (bench/faq.py); a floor against regressions, not a tuning target.
+    assert right >= 0.90, f"answered right {right:.1%}"
+    assert declined >= 0.80, f"out-of-scope declined {declined:.1%}"

@@ -18,7 +18,7 @@ from tests.policies.test_conversation import CoreChat, actor, make
 from tests.test_cli import run_bot
 
 POEM = "帮我写一首诗"
-SUGGESTED = "跟学校合作能一起弄点啥"
+SUGGESTED = "跟学校的平台结对能合作些啥"
 CONFIDENT = "高校理事会秘书处的咨询电话是多少？"
 ADDRESS = "贴息办公室的地址在哪"  # the loan entry states no address: declined
 
@@ -55,6 +55,37 @@ async def test_a_suggestion_is_logged_and_a_confident_answer_is_not(repo: Store)
     [logged] = await repo.unanswered_since()
     assert logged.band == "suggest" and len(logged.candidates) == 3
     assert logged.candidates[0][1] >= logged.candidates[1][1]
+
+
+async def test_questions_older_than_the_retention_are_forgotten_when_one_is_logged(repo: Store) -> None:
+    chat = CoreChat(make(repo), await actor(repo))
+    await chat.send(POEM)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
+    async with repo._transaction() as s:  # type: ignore[attr-defined]
+        # a question asked 200 days ago, as an earlier run would have logged it
+        await s.execute(
+            UnansweredRow.__table__.insert().values(
+                asked_at=old,
+                asker="x" * 32,
+                question="半年前的问题",
+                band="decline",
+                score=1.0,
+                candidates=[],
+            )
+        )
+    assert len(await repo.unanswered_since()) == 2
+    repo.unanswered_retention = dt.timedelta(days=180)  # type: ignore[attr-defined]
+    await chat.send(ADDRESS)
+    assert [q.question for q in await repo.unanswered_since()] == [POEM, ADDRESS]
+
+
+def test_retention_days_come_from_the_environment() -> None:
+    from policies.settings import Settings, SettingsError
+
+    assert Settings.from_environ({}).unanswered_retention_days == 180
+    assert Settings.from_environ({"UNANSWERED_RETENTION_DAYS": "30"}).unanswered_retention_days == 30
+    with pytest.raises(SettingsError, match="UNANSWERED_RETENTION_DAYS"):
+        Settings.from_environ({"UNANSWERED_RETENTION_DAYS": "0"})
 
 
 async def test_one_asker_has_one_opaque_id_and_two_askers_two(repo: Store) -> None:
@@ -110,7 +141,7 @@ async def test_cli_lists_the_groups_with_counts_and_topics(tmp_path: Path) -> No
     try:
         for user, question in ((1, "帮我写一首诗"), (2, "给我写首诗吧"), (3, "明天青岛天气如何")):
             await repo.log_unanswered(user, question, "decline", 12.0, [])
-        old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)  # within the 180-day retention
         async with repo._transaction() as s:
             (await s.execute(select(UnansweredRow).where(UnansweredRow.id == 3))).scalar_one().asked_at = old
         await repo.log_unanswered(4, SUGGESTED, "suggest", 55.0, [("cooperation-forms", 55.0)])
@@ -127,7 +158,8 @@ async def test_cli_lists_the_groups_with_counts_and_topics(tmp_path: Path) -> No
     assert "明天青岛天气如何" in result.stdout
     assert "共 4 个问题，3 组" in result.stderr
 
-    recent = run_bot("unanswered", "--since", "2021-01-01", env=env)
+    since = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    recent = run_bot("unanswered", "--since", since, env=env)
     assert "明天青岛天气如何" not in recent.stdout and "共 3 个问题" in recent.stderr
 
     out = tmp_path / "unanswered.xlsx"

@@ -1,0 +1,147 @@
+"""Kinds of fact a question asks for, and whether an FAQ entry states one.
+
+A question asking for an amount, a ratio, a date, a phone, an address, a web address, a count, an
+issuer or a validity is answered with the entry's fact of that kind first ("金额：单个企业最高50万元")
+and the passage after. When the best entry states no fact of the kind asked, in its `facts` fields
+or unmistakably in its passage, the bot declines instead of answering with the nearest passage
+(鲁科贷最多贷多少钱 vs 鲁科贷's description). Some kinds no entry states (a fax number, an e-mail
+address, a named person such as 校长): asking for one is always declined unless a passage has it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FactKind:
+    name: str  # the key in an entry's `facts`
+    label: str  # shown before the value: "金额：单个企业最高50万元"
+    asks: re.Pattern[str]  # matched against the cleaned question (Simplified, no punctuation)
+    stated: re.Pattern[str]  # a passage that matches states a fact of this kind unmistakably
+
+
+_MONEY = r"(?:钱|金额|额度|资金|经费|补贴|补助|资助|奖励|奖补|贴息|津贴|工资|薪|费|安家费|保费)"
+_HOW_MUCH = r"(?:多少|几|上限|封顶|最高|最多)"
+
+KINDS: tuple[FactKind, ...] = (
+    FactKind(
+        "amount",
+        "金额",
+        re.compile(
+            rf"多少钱|多少万元|多少元|多少亿|规模有?多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
+            r"|(?:补|奖|贷|拿|领|给)多少|规模多大|年薪|月薪"
+        ),
+        re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元"),
+    ),
+    FactKind(
+        "ratio",
+        "比例",
+        re.compile(r"比例|几成|百分之|百分比|费率|利率|比率"),
+        re.compile(r"\d+(?:\.\d+)?\s*%|百分之"),
+    ),
+    FactKind(
+        "phone",
+        "电话",
+        re.compile(r"电话|手机号|热线|联系方式|客服"),
+        re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|(?<!\d)\d{8}(?!\d)"),
+    ),
+    FactKind("fax", "传真", re.compile(r"传真"), re.compile(r"传真\D{0,3}\d{7,}")),
+    FactKind("email", "邮箱", re.compile(r"邮箱|邮件|email|e-mail"), re.compile(r"@")),
+    FactKind(
+        "address",
+        "地址",
+        re.compile(
+            r"地址(?!是多少网)|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌|坐几路|怎么走|哪个窗口"
+        ),
+        re.compile(r"地址|路\d+号|\d+号楼|\d+室|会议室|办公地点|https?://"),
+    ),
+    FactKind(
+        "url",
+        "网址",
+        re.compile(r"网址|网站|网页|链接|哪个平台登录|在哪登录|在哪里登录"),
+        re.compile(r"https?://|www\.|\.gov\.cn|\.com"),
+    ),
+    FactKind(
+        "date",
+        "日期",
+        re.compile(
+            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发|什么时候(?:发|印发|出台|发布|成立)"
+        ),
+        re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
+    ),
+    FactKind(
+        "count",
+        "数量",
+        # Near the end: "几个高校合作清单要合并吗" names a number of partners, it does not ask one.
+        re.compile(r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"),
+        re.compile(
+            r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
+            r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
+        ),
+    ),
+    FactKind(
+        "issuer",
+        "发文单位",
+        re.compile(r"哪个部门发|哪些部门发|谁发的|谁印发|发文单位|印发单位|发文机关|哪个单位发"),
+        re.compile(
+            r"(?:厅|局|委员会|工委|管委|政府|办公室|部)[^。]{0,40}(?:印发|发布|发文|联合)|由[^。]{0,30}(?:厅|局|管委|政府)"
+        ),
+    ),
+    FactKind(
+        "validity",
+        "有效期",
+        re.compile(
+            r"有效期|多久有效|几年有效|有效多久|管几年|管多久|期限多长|到期"
+            r"|(?:挂|挂职|任职|聘|派驻|服务期|当).{0,4}(?:多长时间|多久|几年|几个月)"
+        ),
+        re.compile(r"有效期|不超过\d+年|\d+年内"),
+    ),
+    # Eligibility criteria: the documents give some (创新联合体牵头单位须为…), not those of other
+    # programmes (泰山产业领军人才工程的申报条件).
+    FactKind(
+        "criteria",
+        "条件",
+        re.compile(r"(?:申报|申请|认定|评定|评选|入选)[\u4e00-\u9fff]{0,4}(?:条件|标准|要求)"),
+        re.compile(r"条件[：:]|条件是|须为|应为|应具备|应拥有|不少于"),
+    ),
+    # Steps of a procedure: only an entry that describes steps answers "…流程/手续/步骤".
+    FactKind(
+        "procedure",
+        "流程",
+        re.compile(r"流程|手续|步骤|程序是"),
+        re.compile(
+            r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"
+        ),
+    ),
+    # Nobody is named or ranked in the documents: a question for a person's name or for who came
+    # first is never answered from them.
+    FactKind(
+        "person",
+        "姓名",
+        re.compile(
+            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长)(?:是谁|叫什么|姓什么|名字)"
+            r"|第一名|排第一|排名第几|冠军"
+        ),
+        re.compile(r"(?!)"),
+    ),
+)
+BY_NAME = {kind.name: kind for kind in KINDS}
+# Kinds an entry's `facts` may hold (fax, email and person are never curated: no document has one).
+CURATED = ("amount", "ratio", "date", "phone", "address", "url", "count", "issuer", "validity")
+
+
+def asked_kinds(question: str) -> list[str]:
+    """The kinds of fact a cleaned question asks for, e.g. ['amount'] for '单个企业贴息最高多少钱'."""
+    return [kind.name for kind in KINDS if kind.asks.search(question)]
+
+
+def states(kind: str, facts: dict[str, str], passage: str) -> bool:
+    """Whether an entry with these `facts` and this passage states a fact of `kind`."""
+    return kind in facts or bool(BY_NAME[kind].stated.search(passage))
+
+
+def lead(found: tuple[tuple[str, str], ...]) -> str:
+    """The fact lines that open an answer ('金额：单个企业最高50万元')."""
+    return "\n".join(f"{BY_NAME[kind].label}：{value}" for kind, value in found)
