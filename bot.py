@@ -515,7 +515,7 @@ async def _platforms(args: argparse.Namespace, settings: Settings) -> int:
     if args.platforms_command == "export":
         out: Path = args.out
         _check_template_out(out, args.force)
-        repo = await _open_repository(settings.database_url, retention_days=settings.unanswered_retention_days)
+        repo = await _open_repository(settings.database_url)
         try:
             platforms = await repo.current_platforms()
         finally:
