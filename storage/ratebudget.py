@@ -25,8 +25,10 @@ pacing itself, N x 29.5/s would go out; so every outgoing message first reserves
 A chat's slot is reserved (and waited for) before its global slot, so a chat-limited message never
 books a global slot it cannot use. Each reservation is one statement on one connection kept by the
 budget (not the pool: an update holding a pooled connection while its replies wait for slots must
-never wait for another pooled connection to reserve them). About 1 ms per reservation locally
-(`bench/ratebudget.py`), well below the 34 ms between two messages.
+never wait for another pooled connection to reserve them; `storage.db.side_engine`). No batching is
+needed: `bench/ratebudget.py` measured a message's three statements (chat, ticket, finish) at p50 8 ms
+one at a time and 252 messages/s through one worker's connection with 16 at once - on a loaded 2-core
+machine - against the 30 messages/s Telegram allows the whole bot.
 """
 
 from __future__ import annotations

@@ -340,6 +340,7 @@ class SqlRepository(
         self._leader: AsyncConnection | None = None
         self._presence: AsyncConnection | None = None
         self._side: AsyncEngine | None = None  # kept connections, outside the pool (storage.db.side_engine)
+        self._presence_guard = asyncio.Lock()
         self._user_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -538,9 +539,14 @@ class SqlRepository(
         return PRESENCE_LOCK * _LOCK_SPACE + int(owner[:13], 16)  # 13 hex digits: 52 bits
 
     async def _announce(self) -> None:
-        """Take this owner's presence lock (PostgreSQL) before it claims rows, once per connection."""
+        """Take this owner's presence lock (PostgreSQL) before it claims rows, once per connection (one
+        task at a time: a second session asking for the same lock would wait for the first forever)."""
         if not self._pg:
             return
+        async with self._presence_guard:
+            await self._announce_once()
+
+    async def _announce_once(self) -> None:
         if self._presence is not None:
             try:
                 await self._presence.exec_driver_sql("SELECT 1")
