@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
-from policies.matcher import Matcher
 from policies.normalize import normalize, tokens
 from policies.records import UnansweredQuestion
+
+if TYPE_CHECKING:
+    from policies.matcher import Matcher
 
 SIMILAR = 60.0  # token-set ratio (0..100) at which two questions group: paraphrases scored 62-72,
 # different questions on one topic ("鲁科贷利率是多少" / "鲁科贷怎么申请") 54

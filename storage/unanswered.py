@@ -14,17 +14,19 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.records import UnansweredQuestion
 from policies.settings import TIMEZONE
-from policies.unanswered import UnansweredGroup
 from policies.validators import clean_input
 from storage.tables import UnansweredRow
 from storage.xlsx import ColumnFormat, XlsxWriter
+
+if TYPE_CHECKING:
+    from policies.unanswered import UnansweredGroup
 
 QUESTION_LIMIT = 500  # characters of a logged question
 CANDIDATE_LIMIT = 3

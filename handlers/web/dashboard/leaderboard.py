@@ -38,7 +38,7 @@ from policies.leaderboard import (
     total_score,
 )
 from policies.scopes import UNIVERSITY, Scope
-from storage.exports import collect_leaderboard, collect_trend
+from storage.exports import collect_trend
 
 TREND_QUARTERS = 8
 SERIES = (
@@ -113,8 +113,11 @@ async def leaderboard(request: web.Request, viewer: auth.Viewer) -> web.StreamRe
     quarter = _picked(request.query.get("quarter", ""), quarters, current)
     repo = auth.repo(request)
     view = _mine(viewer.scope)
-    board = view(await collect_leaderboard(repo, quarter))
-    trend = [view(b) for b in await collect_trend(repo, quarters[-TREND_QUARTERS:])]
+    shown = quarters[-TREND_QUARTERS:]
+    # one pass for the trend and the chosen quarter (an older one is added to the pass, not shown)
+    boards = {b.quarter: view(b) for b in await collect_trend(repo, sorted({*shown, quarter}))}
+    board = boards[quarter]
+    trend = [boards[q] for q in shown]
     university_view = viewer.scope.role == UNIVERSITY
     chart = board_chart(board.platforms if university_view else board.universities, platforms=university_view)
     context = {
