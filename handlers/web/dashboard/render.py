@@ -40,7 +40,7 @@ NAV: list[NavItem] = [
     NavItem("/admin/leaderboard", "榜单", ROLES, 50),
     NavItem("/admin/members", "成员与审核", (ADMIN, DISTRICT), 60),
     NavItem("/admin/unanswered", "未答问题", (ADMIN,), 70),
-    NavItem("/admin/platforms", "平台维护", (ADMIN, UNIVERSITY), 80),
+    NavItem("/admin/platforms", "平台目录", (ADMIN, UNIVERSITY), 80),
     NavItem("/admin/audit", "审计", (ADMIN,), 90),
     NavItem("/admin/accounts", "账号", (ADMIN,), 100),
 ]
