@@ -191,6 +191,50 @@ class Broadcast:
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
+BROADCAST_PROGRESS_TEXT = "广播进度：已发送 {sent} / 失败 {failed} / 已屏蔽 {blocked} / 剩余 {left}"
+BROADCAST_DONE_TEXT = "广播完成：已发送 {sent} / 失败 {failed} / 已屏蔽 {blocked}（共 {total} 人）"
+
+
+@dataclass(frozen=True)
+class BroadcastTotals:
+    """Where one broadcast stands; `left` counts rows still pending or in flight. The one summary the
+    Telegram sender's progress message and the dashboard's live progress both show."""
+
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    left: int = 0
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int]) -> BroadcastTotals:
+        return cls(
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+            blocked=counts.get("blocked", 0),
+            left=counts.get("pending", 0) + counts.get("sending", 0),
+        )
+
+    @classmethod
+    def of(cls, broadcast: Broadcast) -> BroadcastTotals:
+        return cls.from_counts(broadcast.totals)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.blocked + self.left
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**vars(self), "total": self.total, "done": self.done}
+
+    def describe(self) -> str:
+        """'广播进度：已发送 120 / 失败 2 / 已屏蔽 0 / 剩余 378', or the final summary."""
+        template = BROADCAST_DONE_TEXT if self.done else BROADCAST_PROGRESS_TEXT
+        return template.format(**vars(self), total=self.total)
+
+
 @dataclass(frozen=True)
 class Platform:
     """One platform of a university's catalogue for one quarter (what 九校一所 publish in week 1).

@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.leaderboard import CataloguePlatform
 from policies.platform_catalogue import platform_key
-from policies.records import Broadcast, Platform
+from policies.records import Broadcast, BroadcastTotals, Platform
 from policies.scopes import Scope
 from storage.errors import InvalidValue, NotFound
 from storage.platforms import _platform as _platform_of
@@ -34,35 +32,7 @@ _EDITABLE = ("name", "type", "introduction", "intentions", "services", "keywords
              "contact_name", "contact_phone", "link")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """Where one broadcast stands: `left` counts rows still pending or in flight."""
-
-    sent: int = 0
-    failed: int = 0
-    blocked: int = 0
-    left: int = 0
-
-    @classmethod
-    def of(cls, broadcast: Broadcast) -> Delivery:
-        t = broadcast.totals
-        return cls(
-            sent=t.get("sent", 0),
-            failed=t.get("failed", 0),
-            blocked=t.get("blocked", 0),
-            left=t.get("pending", 0) + t.get("sending", 0),
-        )
-
-    @property
-    def total(self) -> int:
-        return self.sent + self.failed + self.blocked + self.left
-
-    @property
-    def done(self) -> bool:
-        return self.left == 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**vars(self), "total": self.total, "done": self.done}
+Delivery = BroadcastTotals  # the dashboard's name for a broadcast's progress
 
 
 def _now() -> dt.datetime:

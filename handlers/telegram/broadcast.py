@@ -35,8 +35,7 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import IO, Any, Protocol, runtime_checkable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -45,44 +44,11 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from handlers.telegram.context import services_of
 from handlers.telegram.ratelimit import bulk_sending, retry_after_seconds
 from policies.ports import Repository
-from policies.records import OutboxItem
+from policies.records import BroadcastTotals, OutboxItem
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_TEXT = "广播进度：已发送 {sent} / 失败 {failed} / 已屏蔽 {blocked} / 剩余 {left}"
-DONE_TEXT = "广播完成：已发送 {sent} / 失败 {failed} / 已屏蔽 {blocked}（共 {total} 人）"
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Where a broadcast stands; `left` counts rows still pending or in flight."""
-
-    sent: int = 0
-    failed: int = 0
-    blocked: int = 0
-    left: int = 0
-
-    @classmethod
-    def from_counts(cls, counts: Mapping[str, int]) -> Totals:
-        return cls(
-            sent=counts.get("sent", 0),
-            failed=counts.get("failed", 0),
-            blocked=counts.get("blocked", 0),
-            left=counts.get("pending", 0) + counts.get("sending", 0),
-        )
-
-    @property
-    def total(self) -> int:
-        return self.sent + self.failed + self.blocked + self.left
-
-    @property
-    def done(self) -> bool:
-        return self.left == 0
-
-    def describe(self) -> str:
-        """'广播进度：已发送 120 / 失败 2 / 已屏蔽 0 / 剩余 378', or the final summary."""
-        template = DONE_TEXT if self.done else PROGRESS_TEXT
-        return template.format(**vars(self), total=self.total)
+Totals = BroadcastTotals  # the name this module and its callers have used
 
 
 Progress = Callable[[Totals], Awaitable[None]]
