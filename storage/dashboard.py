@@ -9,7 +9,6 @@ export parameter is applied *inside* that restriction, so no parameter can widen
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from policies import scopes
 from policies.records import Account, AuditEvent, DashboardSession, Entry, EntryChange, Subscriber
 from policies.scopes import EntryQuery, Scope
 from storage.errors import InvalidValue
+from storage.parts import RepositoryPart
 from storage.tables import (
     DashboardAccountRow,
     DashboardAuditRow,
@@ -129,14 +129,8 @@ _SORT_COLUMNS = {
 }
 
 
-class DashboardStoreMixin:
+class DashboardStoreMixin(RepositoryPart):
     """Accounts, sessions, login throttle, audit, scoped entries for SqlRepository."""
-
-    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
 
     def _stream(self, stmt: Any) -> AsyncGenerator[RowMapping, None]:
         raise NotImplementedError  # provided by SqlRepository

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
@@ -24,6 +23,7 @@ from policies.platform_catalogue import platform_key
 from policies.records import Broadcast, BroadcastTotals, Platform
 from policies.scopes import Scope
 from storage.errors import InvalidValue, NotFound
+from storage.parts import RepositoryPart
 from storage.platforms import _platform as _platform_of
 from storage.tables import BroadcastRow, EntryRow, PlatformRow
 
@@ -43,14 +43,8 @@ class DuplicatePlatform(InvalidValue):
     """The university's catalogue already has a platform of that name."""
 
 
-class DashboardPagesMixin:
+class DashboardPagesMixin(RepositoryPart):
     """Reads and writes of the dashboard pages (see the module docstring)."""
-
-    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
 
     async def _totals(self, s: AsyncSession, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         raise NotImplementedError  # provided by SqlRepository

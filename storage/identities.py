@@ -6,17 +6,16 @@ every channel adapter needs and nothing else does.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.validators import clean_input
+from storage.parts import RepositoryPart
 from storage.tables import ChatMessageRow, IdentityRow, KvRow, UserRow
 
 HISTORY_PAGE = 200
@@ -29,7 +28,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class IdentityStoreMixin:
+class IdentityStoreMixin(RepositoryPart):
     """`resolve_user`, `find_user`, `append_messages`, `messages_after` for SqlRepository.
 
     Every update of every channel starts with `resolve_user`, so a found identity is remembered in
@@ -37,16 +36,7 @@ class IdentityStoreMixin:
     and bumps the `IDENTITY_VERSION` kv row, which every worker checks every few seconds.
     """
 
-    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def after_commit(self, callback: Callable[[], object]) -> None:
-        raise NotImplementedError  # provided by SqlRepository
-
     _identity_cache: dict[tuple[str, str], int]
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
 
     async def _fresh_identities(self) -> dict[tuple[str, str], int]:
         """The cache, emptied when another worker re-pointed an identity (`/link`): the kv row

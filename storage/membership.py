@@ -16,11 +16,10 @@ rows the maker already has (a duplicate membership keeps the better status). Two
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.records import LinkRefused, Member, PendingMember
 from storage.identities import IDENTITY_VERSION
+from storage.parts import RepositoryPart
 from storage.tables import (
     ChatMessageRow,
     DraftRow,
@@ -78,17 +78,8 @@ def _member(row: EnterpriseMemberRow, name: str = "") -> Member:
     )
 
 
-class MembershipStoreMixin:
+class MembershipStoreMixin(RepositoryPart):
     """Membership, invites and link codes for SqlRepository (see the module docstring)."""
-
-    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def after_commit(self, callback: Callable[[], object]) -> None:
-        raise NotImplementedError  # provided by SqlRepository
 
     def forget_identity(self, channel: str, external_id: str) -> None:
         raise NotImplementedError  # provided by IdentityStoreMixin

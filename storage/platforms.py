@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from policies.platform_catalogue import platform_key
 from policies.records import ImportCounts, Platform
+from storage.parts import RepositoryPart
 from storage.tables import EntryRow, PlatformRow
 
 _FIELDS = ("university", "name", "type", "introduction", "intentions", "services", "keywords",
@@ -37,13 +38,10 @@ def _platform(row: PlatformRow) -> Platform:
     )
 
 
-class PlatformStoreMixin:
+class PlatformStoreMixin(RepositoryPart):
     """`import_platforms`, `current_platforms`, `get_platform`, `platforms_version`, `link_platform`."""
 
     _read: async_sessionmaker[AsyncSession]
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
 
     def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """The unit's session inside a user's hold: a second pooled connection while the unit holds one

@@ -7,7 +7,6 @@ log groups one person's questions without saying who asked.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -17,11 +16,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.records import UnansweredQuestion
 from policies.settings import TIMEZONE
 from policies.validators import clean_input
+from storage.parts import RepositoryPart
 from storage.tables import UnansweredRow
 from storage.xlsx import ColumnFormat, XlsxWriter
 
@@ -33,17 +32,8 @@ CANDIDATE_LIMIT = 3
 DEFAULT_RETENTION_DAYS = 180  # policies.settings.DEFAULT_UNANSWERED_RETENTION_DAYS
 
 
-class UnansweredStoreMixin:
+class UnansweredStoreMixin(RepositoryPart):
     """`log_unanswered` and `unanswered_since` for SqlRepository."""
-
-    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
-    def after_commit(self, callback: Callable[[], object]) -> None:
-        raise NotImplementedError  # provided by SqlRepository
 
     kv_setdefault: Callable[[str, str, Any], Awaitable[Any]]  # provided by WebChatStoreMixin
     _asker_salt: bytes | None = None

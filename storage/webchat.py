@@ -11,21 +11,15 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.parts import RepositoryPart
 from storage.tables import KvRow, WebFileRow
 
 
-class WebChatStoreMixin:
+class WebChatStoreMixin(RepositoryPart):
     """`put_web_file`, `get_web_file`, `kv_setdefault` for SqlRepository."""
 
-    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
-
     _insert: Any  # the dialect's INSERT (ON CONFLICT support), set by SqlRepository
-
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlRepository
 
     def _forgetting(self, key: tuple[Any, ...]) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError  # provided by SqlRepository
