@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, async_playwright
 
 from handlers.services import Services
 from handlers.web import build_web_app
@@ -15,6 +17,20 @@ from storage import SqlRepository
 from tests.web.support import WebUser, services
 
 NewUser = Callable[..., Awaitable[WebUser]]
+
+# Debian's chromium, driven by Playwright; the browser tests fail (never skip) without it.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium for the browser tests."""
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from handlers.web import build_web_app
 from handlers.web.security import RateLimiter
@@ -28,7 +28,6 @@ from tests.forms import TYPED
 from tests.web.dashboard_support import OUC, PASSWORD, UPC, ZHONGDE, add_account, entry_fields, seed
 from tests.web.support import WebUser, services
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 DESK: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -46,15 +45,6 @@ async def site(tmp_path: Path, aiohttp_server: Any) -> AsyncIterator[tuple[TestS
     finally:
         await repo.close()
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def file_through_the_chat(server: TestServer) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 from telegram import Bot
 
 from handlers.telegram.broadcast import resume_all
@@ -29,7 +29,6 @@ from tests.fakeapi.server import FakeBotApiServer
 from tests.web.dashboard_support import OUC, PASSWORD, UPC, ZHONGDE, add_account, entry_fields, seed
 from tests.web.support import services
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 DESK: ViewportSize = {"width": 1366, "height": 768}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 TELEGRAM_USERS = (7001, 7002, 7003)
@@ -53,15 +52,6 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[str, SqlRepository]]:
         await runner.cleanup()
         await repo.close()
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def signed_in(browser: Browser, base: str, name: str, problems: list[str]) -> Page:
