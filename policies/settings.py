@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ class Settings:
     web_port: int = 8080
     web_secret_key: str = field(default="", repr=False)  # empty: one generated and kept in the database
     web_cookie_secure: bool = False  # True behind HTTPS: session cookies never travel over plain HTTP
+    # Reverse proxies whose X-Forwarded-For names the real client (the dashboard's per-address login
+    # throttle and audit): nginx on the same host by default.
+    web_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     bot_username: str = ""  # the bot's @name without "@": invite links https://t.me/<name>?start=inv_…
     public_web_url: str = ""  # where users open the web chat, e.g. https://bot.example.cn (invite links)
     # Telegram's limits, held by all workers together: messages/s for the whole bot (Telegram: 30; paid
@@ -76,6 +80,7 @@ class Settings:
             web_port=_parse_int("WEB_PORT", env.get("WEB_PORT", ""), 8080),
             web_secret_key=env.get("WEB_SECRET_KEY", "").strip(),
             web_cookie_secure=env.get("WEB_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
+            web_trusted_proxies=_parse_addresses(env.get("WEB_TRUSTED_PROXIES"), ("127.0.0.1", "::1")),
             bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@"),
             public_web_url=env.get("PUBLIC_WEB_URL", "").strip().rstrip("/"),
             telegram_rate=_parse_rate("TELEGRAM_RATE", env.get("TELEGRAM_RATE", ""), 29.5),
@@ -131,6 +136,19 @@ def _parse_int(key: str, raw: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{key}: {raw!r} is not an integer") from None
+
+
+def _parse_addresses(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses; unset keeps `default`, an empty value trusts none."""
+    if raw is None:
+        return default
+    found = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for address in found:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise SettingsError(f"WEB_TRUSTED_PROXIES: {address!r} is not an IP address") from None
+    return found
 
 
 def _parse_rate(key: str, raw: str, default: float) -> float:

@@ -84,3 +84,17 @@ async def add_security_headers(_request: web.Request, response: web.StreamRespon
     """on_response_prepare: every response, errors and static files included."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+
+
+def client_address(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted reverse proxy, the right-most
+    X-Forwarded-For entry that is not itself a trusted proxy (the left-most entries are whatever the
+    client chose to send, so they are never believed)."""
+    address = request.remote or ""
+    if address in trusted_proxies:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+        for hop in reversed([part for part in forwarded if part]):
+            if hop not in trusted_proxies:
+                address = hop
+                break
+    return address[:64]

@@ -148,9 +148,8 @@ VIEWER = web.RequestKey("dashboard_viewer", Viewer)
 
 
 def client_address(request: web.Request) -> str:
-    """The peer's address. Behind a reverse proxy this is the proxy's: run the dashboard so the proxy's
-    address is not shared by everyone, or the per-address throttle counts them together."""
-    return (request.remote or "")[:64]
+    """The client's address for the throttle and the audit (the real one behind a trusted proxy)."""
+    return security.client_address(request, state(request).svc.settings.web_trusted_proxies)
 
 
 def cookie_secure(request: web.Request) -> bool:
