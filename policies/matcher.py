@@ -93,6 +93,7 @@ COMMON_POSTINGS = 500
 MIN_QUESTION_WEIGHT = 1.5
 # Bonus (score points) for an entry of the kind the question's wording asks for.
 INTENT_BONUS = 12.0
+INTENT_MAX_MISSING = 0.25
 
 _DEADLINE_RE = re.compile(
     r"截止|截至|最晚|最迟|期限|延期|延长|补交|ddl|deadline|几号|哪天交|什么时候交|前提交|之前交"
@@ -399,7 +400,9 @@ class Matcher:
         results = []
         for i, f in self.features(norm).items():
             score = combine(f)
-            if f.qcov > 0:
+            # The intent bonus is for a question about the entry's own subject: not when much of
+            # it names things the entry never mentions (贷款贴息的截止日期 vs the list's deadline).
+            if f.qcov > 0 and f.missing < INTENT_MAX_MISSING:
                 score += bonus.get(self.entries[i].kind, 0.0)
             results.append((max(0.0, min(score, 100.0)), i))
         return results
