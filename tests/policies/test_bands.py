@@ -27,7 +27,7 @@ def test_confident_band_answers_alone(matcher: Matcher) -> None:
 
 
 def test_suggest_band_shows_the_best_answer_and_two_runners_up(matcher: Matcher) -> None:
-    answer = matcher.answer("跟学校的平台结对能合作些啥", TODAY)
+    answer = matcher.answer("和学校的平台结对能做些啥", TODAY)
     assert answer.band == "suggest" and not answer.matched
     assert answer.entry is not None
     assert answer.text.startswith(f"您是不是想问：「{answer.entry.topic}」\n")
@@ -130,3 +130,27 @@ def test_a_long_question_with_context_is_answered_from_its_question_clause(match
 def test_homophone_correction_leaves_real_words_alone(matcher: Matcher) -> None:
     # 科协 is a word of the base: "科协主席" must not become "科些主席"
     assert "科协" in matcher._homophones.fix("莱西市科协主席是谁")
+
+
+@pytest.mark.parametrize("question", ["什么是人工智能", "元宇宙是什么意思"])
+def test_a_what_is_question_about_a_thing_no_entry_is_about_is_declined(
+    matcher: Matcher, question: str
+) -> None:
+    # 人工智能 is only one of a college's fields in the documents; nothing explains it.
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline" and "13210876217" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("什么是结对共建", "高能级科创平台"),
+        ("莱创汇是干啥的", "科技沙龙"),
+        ("企业找技术成果找市场是什么意思", "双向揭榜挂帅"),  # a term the answer quotes
+    ],
+)
+def test_a_what_is_question_about_an_entrys_subject_is_answered(
+    matcher: Matcher, question: str, expected: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident" and expected in answer.text
