@@ -38,7 +38,7 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "ratio",
         "比例",
-        re.compile(r"比例|几成|百分之|百分比|费率|利率|比率"),
+        re.compile(r"比例|几成|百分之|百分比|费率|利率|比率|税率|增长率|增速|占比"),
         re.compile(r"\d+(?:\.\d+)?\s*%|百分之"),
     ),
     FactKind(
@@ -115,13 +115,22 @@ KINDS: tuple[FactKind, ...] = (
             r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"
         ),
     ),
+    # An economic figure (GDP, output, revenue) is answered only by a passage that names it; the
+    # documents state targets for R&D spending and contract turnover, not these.
+    FactKind(
+        "economy",
+        "经济指标",
+        re.compile(r"(?:gdp|生产总值|产值|营收|营业收入|税收|利润|财政收入).{0,4}(?:多少|几)"),
+        re.compile(r"gdp|GDP|生产总值|产值|营业收入|税收|利润|财政收入"),
+    ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.
     FactKind(
         "person",
         "姓名",
         re.compile(
-            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长)(?:是谁|叫什么|姓什么|名字)"
+            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长|老师|负责人)"
+            r"(?:是谁|叫什么|叫啥|姓什么|名字)(?![选定任派来聘管负])"
             r"|第一名|排第一|排名第几|冠军"
         ),
         re.compile(r"(?!)"),

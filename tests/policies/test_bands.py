@@ -154,3 +154,18 @@ def test_a_what_is_question_about_an_entrys_subject_is_answered(
 ) -> None:
     answer = matcher.answer(question, TODAY)
     assert answer.band == "confident" and expected in answer.text
+
+
+@pytest.mark.parametrize(
+    "question", ["新区去年的生产总值是多少", "高企的所得税税率是多少", "石油大学负责对接的老师叫什么"]
+)
+def test_a_figure_rate_or_person_the_documents_never_state_is_declined(
+    matcher: Matcher, question: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline" and "13210876217" in answer.text
+
+
+def test_who_chooses_a_consortium_head_is_still_answered(matcher: Matcher) -> None:
+    answer = matcher.answer("联合体负责人是谁选的", TODAY)
+    assert answer.band == "confident" and "牵头单位" in answer.text
