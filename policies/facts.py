@@ -6,6 +6,8 @@ and the passage after. When the best entry states no fact of the kind asked, in 
 or unmistakably in its passage, the bot declines instead of answering with the nearest passage
 (鲁科贷最多贷多少钱 vs 鲁科贷's description). Some kinds no entry states (a fax number, an e-mail
 address, a named person such as 校长): asking for one is always declined unless a passage has it.
+Whether money comes with something (有没有补贴) and economic figures (GDP, 产值) are kinds too: only a
+passage that speaks of money, or names the figure, answers them.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ KINDS: tuple[FactKind, ...] = (
         "date",
         "日期",
         re.compile(
-            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发|什么时候(?:发|印发|出台|发布|成立)"
+            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发"
+            r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
     ),
@@ -114,6 +117,18 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"
         ),
+    ),
+    # Whether money comes with something (有没有补贴): only a passage that speaks of money answers
+    # it, not the description of a programme that offers none (结对共建有没有资金补贴).
+    FactKind(
+        "funding",
+        "资金支持",
+        re.compile(
+            r"(?:有没有|有无|是否有|能不能拿|能否拿|能拿|可以拿|给不给|有啥|有什么|给)[\u4e00-\u9fff]{0,4}"
+            r"(?:钱|补贴|补助|资助|奖励|奖补|经费|资金)"
+            r"|(?:补贴|补助|资助|奖励|奖补|经费)(?:吗|么|不)$"
+        ),
+        re.compile(r"补贴|补助|资助|奖励|奖补|贴息|经费|资金|万元|基金|投资|支持"),
     ),
     # An economic figure (GDP, output, revenue) is answered only by a passage that names it; the
     # documents state targets for R&D spending and contract turnover, not these.

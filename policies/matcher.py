@@ -116,11 +116,11 @@ _RELATIVE_QUARTER = (
 
 # An office the question names ("人社局", "税务局", "科技厅"): two characters before the suffix are
 # enough to tell offices apart ("社局" vs "技局") and survive prefixes such as 市/区/省.
-_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所|中心)")
+_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所|中心|管委|政府)")
 # How-to questions about operating a website or an app (怎么注册/下载/找回…): the documents describe
 # none of these steps, so an entry that never names the action does not answer them.
 _ACTION_RE = re.compile(
-    r"(?:怎么|如何|怎样|咋|能|能不能|可以|可不可以)(注册|下载|登录|登陆|找回|缴费|付款|报销|开票|安装|打印|修改|注销|绑定)"
+    r"(?:怎么|如何|怎样|咋|能|能不能|可以|可不可以)(注册|下载|登录|登陆|找回|缴费|付款|报销|开票|安装|打印|修改|注销|绑定|报名)"
 )
 # A question asking what something is ("什么是人工智能", "莱创汇是干啥的"): only an entry that is
 # about that thing answers it, not one that merely names it in a list (人工智能 among a college's

@@ -169,3 +169,24 @@ def test_a_figure_rate_or_person_the_documents_never_state_is_declined(
 def test_who_chooses_a_consortium_head_is_still_answered(matcher: Matcher) -> None:
     answer = matcher.answer("联合体负责人是谁选的", TODAY)
     assert answer.band == "confident" and "牵头单位" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "结对共建项目有没有资金补贴",  # the programme's description speaks of no money
+        "莱创汇下一期什么时候举办",  # no date of a coming salon is stated
+        "博汇莱直通车怎么报名",  # no entry describes signing up
+        "西海岸新区管委的电话是多少",  # an office whose phone no entry gives
+    ],
+)
+def test_money_dates_sign_up_and_offices_the_best_entry_lacks_are_declined(
+    matcher: Matcher, question: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline" and "13210876217" in answer.text
+
+
+def test_money_an_entry_does_state_is_still_answered(matcher: Matcher) -> None:
+    answer = matcher.answer("买鲁科保有补贴吗", TODAY)
+    assert answer.band == "confident" and "保费补贴" in answer.text
