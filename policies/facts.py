@@ -6,6 +6,8 @@ and the passage after. When the best entry states no fact of the kind asked, in 
 or unmistakably in its passage, the bot declines instead of answering with the nearest passage
 (鲁科贷最多贷多少钱 vs 鲁科贷's description). Some kinds no entry states (a fax number, an e-mail
 address, a named person such as 校长): asking for one is always declined unless a passage has it.
+Whether money comes with something (有没有补贴) and economic figures (GDP, 产值) are kinds too: only a
+passage that speaks of money, or names the figure, answers them.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "ratio",
         "比例",
-        re.compile(r"比例|几成|百分之|百分比|费率|利率|比率"),
+        re.compile(r"比例|几成|百分之|百分比|费率|利率|比率|税率|增长率|增速|占比"),
         re.compile(r"\d+(?:\.\d+)?\s*%|百分之"),
     ),
     FactKind(
@@ -67,7 +69,8 @@ KINDS: tuple[FactKind, ...] = (
         "date",
         "日期",
         re.compile(
-            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发|什么时候(?:发|印发|出台|发布|成立)"
+            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发"
+            r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
     ),
@@ -115,13 +118,34 @@ KINDS: tuple[FactKind, ...] = (
             r"流程|程序|步骤|[（(][一二三][)）]|\d[.、]|先[^。]{0,30}(?:再|后|然后)|报送|提交|登录|发至|填报|审核"
         ),
     ),
+    # Whether money comes with something (有没有补贴): only a passage that speaks of money answers
+    # it, not the description of a programme that offers none (结对共建有没有资金补贴).
+    FactKind(
+        "funding",
+        "资金支持",
+        re.compile(
+            r"(?:有没有|有无|是否有|能不能拿|能否拿|能拿|可以拿|给不给|有啥|有什么|给)[\u4e00-\u9fff]{0,4}"
+            r"(?:钱|补贴|补助|资助|奖励|奖补|经费|资金)"
+            r"|(?:补贴|补助|资助|奖励|奖补|经费)(?:吗|么|不)$"
+        ),
+        re.compile(r"补贴|补助|资助|奖励|奖补|贴息|经费|资金|万元|基金|投资|支持"),
+    ),
+    # An economic figure (GDP, output, revenue) is answered only by a passage that names it; the
+    # documents state targets for R&D spending and contract turnover, not these.
+    FactKind(
+        "economy",
+        "经济指标",
+        re.compile(r"(?:gdp|生产总值|产值|营收|营业收入|税收|利润|财政收入).{0,4}(?:多少|几)"),
+        re.compile(r"gdp|GDP|生产总值|产值|营业收入|税收|利润|财政收入"),
+    ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.
     FactKind(
         "person",
         "姓名",
         re.compile(
-            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长)(?:是谁|叫什么|姓什么|名字)"
+            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长|老师|负责人)"
+            r"(?:是谁|叫什么|叫啥|姓什么|名字)(?![选定任派来聘管负])"
             r"|第一名|排第一|排名第几|冠军"
         ),
         re.compile(r"(?!)"),

@@ -93,6 +93,7 @@ COMMON_POSTINGS = 500
 MIN_QUESTION_WEIGHT = 1.5
 # Bonus (score points) for an entry of the kind the question's wording asks for.
 INTENT_BONUS = 12.0
+INTENT_MAX_MISSING = 0.25
 
 _DEADLINE_RE = re.compile(
     r"截止|截至|最晚|最迟|期限|延期|延长|补交|ddl|deadline|几号|哪天交|什么时候交|前提交|之前交"
@@ -115,12 +116,23 @@ _RELATIVE_QUARTER = (
 
 # An office the question names ("人社局", "税务局", "科技厅"): two characters before the suffix are
 # enough to tell offices apart ("社局" vs "技局") and survive prefixes such as 市/区/省.
-_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所|中心)")
+_OFFICE_RE = re.compile(r"([\u4e00-\u9fff]{2})(局|厅|科协|协会|商会|银行|法院|医院|派出所|中心|管委|政府)")
 # How-to questions about operating a website or an app (怎么注册/下载/找回…): the documents describe
 # none of these steps, so an entry that never names the action does not answer them.
 _ACTION_RE = re.compile(
-    r"(?:怎么|如何|怎样|咋|能|能不能|可以|可不可以)(注册|下载|登录|登陆|找回|缴费|付款|报销|开票|安装|打印|修改|注销|绑定)"
+    r"(?:怎么|如何|怎样|咋|能|能不能|可以|可不可以)(注册|下载|登录|登陆|找回|缴费|付款|报销|开票|安装|打印|修改|注销|绑定|报名)"
 )
+# A question asking what something is ("什么是人工智能", "莱创汇是干啥的"): only an entry that is
+# about that thing answers it, not one that merely names it in a list (人工智能 among a college's
+# fields). Group 1 or 2 is the thing asked about.
+_DEFINE_RE = re.compile(
+    r"^(?:请问)?(?:什么是|啥是|何为|何谓|什么叫|啥叫)(.{2,16}?)(?:啊|呀|呢|吗)?$"
+    r"|^(?:请问)?(.{2,16}?)(?:到底)?(?:是什么|是啥|指什么|指的是什么|是什么意思|什么意思|啥意思|是干什么的|是干啥的"
+    r"|是干嘛的|是怎么回事)(?:啊|呀|呢)?$"
+)
+_QUOTED_RE = re.compile(r"[“《]([^”》]{2,30})[”》]")
+# How close (rapidfuzz partial ratio) the thing asked about must be to what the entry is about.
+DEFINE_MATCH = 75.0
 # "哪个厅", "什么局", "各局": asking which office, not naming one.
 _NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的")
 
@@ -260,6 +272,17 @@ class Matcher:
             clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None) + answers[i]
             for i, e in enumerate(self.entries)
         ]
+        # What each entry is about, for what-is questions: its topic, keywords, the terms its answer
+        # quotes (“企业找技术、成果找市场”, 《…》) and the things its own what-is phrasings ask about.
+        self._subjects: list[tuple[str, ...]] = []
+        for e in self.entries:
+            subjects = [clean(e.topic, limit=None), *(clean(k, limit=None) for k in e.keywords)]
+            subjects += [clean(t, limit=None) for t in _QUOTED_RE.findall(e.answer)]
+            for q in e.questions:
+                found = _DEFINE_RE.match(clean(q, limit=None))
+                if found:
+                    subjects.append(found.group(1) or found.group(2))
+            self._subjects.append(tuple(s for s in subjects if s))
         # Homophone typos are corrected against every word the base uses (see retrieval.Homophones).
         self._homophones = retrieval.Homophones(
             [norm for _, norm in raw] + [k for ks in self._keywords for k in ks],
@@ -377,7 +400,9 @@ class Matcher:
         results = []
         for i, f in self.features(norm).items():
             score = combine(f)
-            if f.qcov > 0:
+            # The intent bonus is for a question about the entry's own subject: not when much of
+            # it names things the entry never mentions (贷款贴息的截止日期 vs the list's deadline).
+            if f.qcov > 0 and f.missing < INTENT_MAX_MISSING:
                 score += bonus.get(self.entries[i].kind, 0.0)
             results.append((max(0.0, min(score, 100.0)), i))
         return results
@@ -499,7 +524,19 @@ class Matcher:
             return False
         if any(m.group(1) not in self._texts[index] for m in _ACTION_RE.finditer(asked)):
             return False
+        if not self._defines(asked, index):
+            return False
         return not self.lacking_kinds(asked, entry)
+
+    def _defines(self, asked: str, index: int) -> bool:
+        """False when the question asks what a thing is and the entry is not about that thing: the
+        thing is none of its topic, keywords or own what-is phrasings."""
+        m = _DEFINE_RE.match(asked)
+        if not m:
+            return True
+        thing = m.group(1) or m.group(2)
+        about = self._subjects[index]
+        return any(fuzz.partial_ratio(thing, subject) >= DEFINE_MATCH for subject in about)
 
     @staticmethod
     def asked_facts(question: str, entry: FaqEntry) -> tuple[tuple[str, str], ...]:

@@ -27,7 +27,7 @@ def test_confident_band_answers_alone(matcher: Matcher) -> None:
 
 
 def test_suggest_band_shows_the_best_answer_and_two_runners_up(matcher: Matcher) -> None:
-    answer = matcher.answer("跟学校的平台结对能合作些啥", TODAY)
+    answer = matcher.answer("和学校的平台结对能做些啥", TODAY)
     assert answer.band == "suggest" and not answer.matched
     assert answer.entry is not None
     assert answer.text.startswith(f"您是不是想问：「{answer.entry.topic}」\n")
@@ -130,3 +130,63 @@ def test_a_long_question_with_context_is_answered_from_its_question_clause(match
 def test_homophone_correction_leaves_real_words_alone(matcher: Matcher) -> None:
     # 科协 is a word of the base: "科协主席" must not become "科些主席"
     assert "科协" in matcher._homophones.fix("莱西市科协主席是谁")
+
+
+@pytest.mark.parametrize("question", ["什么是人工智能", "元宇宙是什么意思"])
+def test_a_what_is_question_about_a_thing_no_entry_is_about_is_declined(
+    matcher: Matcher, question: str
+) -> None:
+    # 人工智能 is only one of a college's fields in the documents; nothing explains it.
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline" and "13210876217" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("什么是结对共建", "高能级科创平台"),
+        ("莱创汇是干啥的", "科技沙龙"),
+        ("企业找技术成果找市场是什么意思", "双向揭榜挂帅"),  # a term the answer quotes
+    ],
+)
+def test_a_what_is_question_about_an_entrys_subject_is_answered(
+    matcher: Matcher, question: str, expected: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident" and expected in answer.text
+
+
+@pytest.mark.parametrize(
+    "question", ["新区去年的生产总值是多少", "高企的所得税税率是多少", "石油大学负责对接的老师叫什么"]
+)
+def test_a_figure_rate_or_person_the_documents_never_state_is_declined(
+    matcher: Matcher, question: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline" and "13210876217" in answer.text
+
+
+def test_who_chooses_a_consortium_head_is_still_answered(matcher: Matcher) -> None:
+    answer = matcher.answer("联合体负责人是谁选的", TODAY)
+    assert answer.band == "confident" and "牵头单位" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "结对共建项目有没有资金补贴",  # the programme's description speaks of no money
+        "莱创汇下一期什么时候举办",  # no date of a coming salon is stated
+        "博汇莱直通车怎么报名",  # no entry describes signing up
+        "西海岸新区管委的电话是多少",  # an office whose phone no entry gives
+    ],
+)
+def test_money_dates_sign_up_and_offices_the_best_entry_lacks_are_declined(
+    matcher: Matcher, question: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline" and "13210876217" in answer.text
+
+
+def test_money_an_entry_does_state_is_still_answered(matcher: Matcher) -> None:
+    answer = matcher.answer("买鲁科保有补贴吗", TODAY)
+    assert answer.band == "confident" and "保费补贴" in answer.text

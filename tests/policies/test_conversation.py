@@ -249,7 +249,7 @@ def test_button_data_fits_telegram() -> None:
 async def test_a_middle_band_question_is_suggested_with_the_runners_up_as_buttons(repo: Store) -> None:
     """Issue 10: “您是不是想问：「…」”, the best answer, and two other topics to tap instead."""
     chat = CoreChat(make(repo), await actor(repo))
-    [reply] = await chat.send("跟学校的平台结对能合作些啥")
+    [reply] = await chat.send("和学校的平台结对能做些啥")
     assert reply.text.startswith("您是不是想问：「") and "中试验证" in reply.text
     assert len(labels(reply)) == 2 and all(
         b.data and b.data.startswith("q:") for r in reply.buttons for b in r
