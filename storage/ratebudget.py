@@ -19,7 +19,8 @@ pacing itself, N x 29.5/s would go out; so every outgoing message first reserves
   go `window_seconds` (1.005 s) after request k-30 *completed* (`finish`), whichever worker sent it:
   Telegram counted k-30 before answering it, so no 31 requests ever arrive within one second, however
   late any of them went. A request 30 places earlier that never completes (its worker died) is waited
-  for at most `stale_after` seconds.
+  for at most `stale_after` seconds: 10 s, longer than a healthy request takes even on a loaded
+  machine (with 3 s, a slow answer on a 2-core machine at load 6 once let two requests go early: 429).
 * A 429 (RetryAfter) from Telegram pushes the whole grid back (`pause`): every worker waits.
 
 A chat's slot is reserved (and waited for) before its global slot, so a chat-limited message never
@@ -117,7 +118,7 @@ class RateBudget:
         safety: float = 0.01,
         window_limit: int = 30,
         window_seconds: float = 1.005,
-        stale_after: float = 3.0,
+        stale_after: float = 10.0,
     ) -> None:
         if rate <= 0 or chat_rate <= 0 or chat_burst < 1 or bulk_horizon < 0:
             raise ValueError("rates must be > 0, chat_burst >= 1, bulk_horizon >= 0")
