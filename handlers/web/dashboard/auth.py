@@ -217,6 +217,12 @@ def refusal(request: web.Request, status: int, text: str) -> web.Response:
     return response
 
 
+async def forbidden(request: web.Request, text: str, *, target: str | None = None) -> web.Response:
+    """Refuse with 403 and record the attempt in the audit log (`target`: the request's path by default)."""
+    await audit(request, "forbidden", target=request.path_qs if target is None else target)
+    return refusal(request, 403, text)
+
+
 def _to_login(request: web.Request) -> web.StreamResponse:
     target = request.path_qs if request.method == "GET" else "/admin/"
     location = "/admin/login?" + _urlencode({"next": target})
@@ -256,8 +262,7 @@ def require(*roles: str) -> Callable[[PageHandler], Callable[[web.Request], Awai
                     await audit(request, "csrf_refused", target=request.path)
                     return refusal(request, 403, "页面已过期或请求来源无效，请刷新页面后重试。")
             if roles and viewer.scope.role not in roles:
-                await audit(request, "forbidden", target=request.path_qs)
-                return refusal(request, 403, "您的账号无权访问此页面。")
+                return await forbidden(request, "您的账号无权访问此页面。")
             return await handler(request, viewer)
 
         return guarded

@@ -123,8 +123,7 @@ async def check(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse
     if not isinstance(action, str) or action not in ACTIONS:
         return auth.refusal(request, 400, "无效的操作。")
     if not viewer.scope.may_check_platforms:
-        await auth.audit(request, "forbidden", target=request.path)
-        return auth.refusal(request, 403, "只有高校院所账号可以确认平台。")
+        return await auth.forbidden(request, "只有高校院所账号可以确认平台。")
     entry_id = _entry_id(request)
     updated = await auth.repo(request).set_platform_check(
         viewer.scope, entry_id, ACTIONS[action], viewer.account.name, note

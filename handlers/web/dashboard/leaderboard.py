@@ -145,8 +145,7 @@ async def platform(request: web.Request, viewer: auth.Viewer) -> web.StreamRespo
     if not university or not name:
         return auth.refusal(request, 404, "没有找到这个平台。")
     if viewer.scope.role == UNIVERSITY and not viewer.scope.sees(university, None):
-        await auth.audit(request, "forbidden", target=request.path_qs)
-        return auth.refusal(request, 403, "您的账号无权查看其他高校院所的平台。")
+        return await auth.forbidden(request, "您的账号无权查看其他高校院所的平台。")
     quarters, _current = await _quarters(request)
     rows: list[tuple[str, Score | None, int | None]] = []
     for board in await collect_trend(auth.repo(request), quarters[-TREND_QUARTERS:]):

@@ -101,8 +101,7 @@ async def decide(request: web.Request, viewer: auth.Viewer) -> web.StreamRespons
     request_row = pending.get((code, user_id))
     if request_row is None:
         if codes is not None:  # a district: say nothing about other districts' requests
-            await auth.audit(request, "forbidden", target=f"member:{code}:{user_id}")
-            return auth.refusal(request, 403, NOT_YOURS)
+            return await auth.forbidden(request, NOT_YOURS, target=f"member:{code}:{user_id}")
         raise web.HTTPSeeOther("/admin/members?done=already")
     by = f"account:{viewer.account.name}"
     decided = await (repo.approve_member if approve else repo.reject_member)(code, user_id, by)
@@ -147,9 +146,10 @@ async def invite(request: web.Request, viewer: auth.Viewer) -> web.StreamRespons
         return await _page(request, viewer, form=typed, error=error, status=400)
     repo = auth.repo(request)
     if not viewer.is_admin and await repo.filed_outside(viewer.scope, code):
-        await auth.audit(request, "forbidden", target=f"invite:{code}")
-        return auth.refusal(
-            request, 403, "该企业已在其他功能区/镇街填报，请由其所在功能区/镇街或秘书处发放邀请码。"
+        return await auth.forbidden(
+            request,
+            "该企业已在其他功能区/镇街填报，请由其所在功能区/镇街或秘书处发放邀请码。",
+            target=f"invite:{code}",
         )
     plain = await repo.create_invite(code, name, f"account:{viewer.account.name}", days=days, max_uses=uses)
     await auth.audit(

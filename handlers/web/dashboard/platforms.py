@@ -209,8 +209,7 @@ def _values_of(platform: Platform) -> dict[str, str]:
 async def edit_form(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse:
     platform = await _own(request, viewer)
     if platform is None:
-        await auth.audit(request, "forbidden", target=request.path)
-        return auth.refusal(request, 403, NOT_YOURS)
+        return await auth.forbidden(request, NOT_YOURS)
     return _form_page(request, values=_values_of(platform), errors={}, platform=platform, viewer=viewer)
 
 
@@ -218,8 +217,7 @@ async def edit_form(request: web.Request, viewer: auth.Viewer) -> web.StreamResp
 async def edit(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse:
     platform = await _own(request, viewer)
     if platform is None:
-        await auth.audit(request, "forbidden", target=request.path)
-        return auth.refusal(request, 403, NOT_YOURS)
+        return await auth.forbidden(request, NOT_YOURS)
     values = _form_values(await request.post())
     checked, errors = _check(request, values, platform.university, platform.quarter)
     if checked is None:
@@ -245,8 +243,7 @@ async def edit(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse:
 async def retire(request: web.Request, viewer: auth.Viewer) -> web.StreamResponse:
     platform = await _own(request, viewer)
     if platform is None:
-        await auth.audit(request, "forbidden", target=request.path)
-        return auth.refusal(request, 403, NOT_YOURS)
+        return await auth.forbidden(request, NOT_YOURS)
     form = await request.post()
     back = form.get("action") == "restore"
     try:
