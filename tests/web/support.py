@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from handlers.services import Services
+from handlers.web import build_web_app
+from handlers.web.security import RateLimiter
 from policies.ports import Store
 from policies.settings import Settings
+from storage import SqlRepository, open_repository
 from tests.forms import PRESSED, TYPED, field_label
 from tests.harness import policy_store
 
@@ -118,3 +125,19 @@ class WebUser:
                 return
             await self.fill_step()
         raise AssertionError("never reached the summary")
+
+
+@contextlib.asynccontextmanager
+async def live_site(database: Path) -> AsyncIterator[tuple[str, SqlRepository]]:
+    """The whole web app (chat and dashboard) on a real TCP port over a SQLite file, for a browser:
+    yields its base address (no trailing slash) and the repository."""
+    repo = await open_repository(f"sqlite+aiosqlite:///{database}")
+    runner = web.AppRunner(build_web_app(services(repo), limiter=RateLimiter(capacity=1000)))
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}", repo
+    finally:
+        await runner.cleanup()
+        await repo.close()

@@ -11,13 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Page, ViewportSize, async_playwright, expect
 
-from handlers.web import build_web_app
-from handlers.web.security import RateLimiter
-from storage import SqlRepository, open_repository
-from tests.web.support import PRESSED, SUMMARY, TYPED, field_label, services
+from storage import SqlRepository
+from tests.web.support import PRESSED, SUMMARY, TYPED, field_label, live_site
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -30,17 +27,8 @@ IPHONE_UA = (
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[tuple[str, SqlRepository]]:
     """The web chat on a real TCP port (SQLite in tmp_path)."""
-    repo = await open_repository(f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}")
-    runner = web.AppRunner(build_web_app(services(repo), limiter=RateLimiter(capacity=1000)))
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}/", repo
-    finally:
-        await runner.cleanup()
-        await repo.close()
+    async with live_site(tmp_path / "web.sqlite3") as (base, repo):
+        yield f"{base}/", repo
 
 
 async def last_id(page: Page) -> int:

@@ -16,18 +16,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, Page, ViewportSize, expect
 from telegram import Bot
 
 from handlers.telegram.broadcast import resume_all
-from handlers.web import build_web_app
-from handlers.web.security import RateLimiter
-from storage import SqlRepository, open_repository
+from storage import SqlRepository
 from tests.fakeapi.core import FakeTelegram, Limits
 from tests.fakeapi.server import FakeBotApiServer
 from tests.web.dashboard_support import OUC, PASSWORD, UPC, ZHONGDE, add_account, entry_fields, seed
-from tests.web.support import services
+from tests.web.support import live_site
 
 DESK: ViewportSize = {"width": 1366, "height": 768}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -38,20 +35,10 @@ BLOCKED = 7003
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[tuple[str, SqlRepository]]:
     """The web chat and the dashboard on a real TCP port (SQLite in tmp_path)."""
-    repo = await open_repository(f"sqlite+aiosqlite:///{tmp_path / 'pages.sqlite3'}")
-    runner = web.AppRunner(build_web_app(services(repo), limiter=RateLimiter(capacity=1000)))
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    host, port = runner.addresses[0][:2]
-    try:
+    async with live_site(tmp_path / "pages.sqlite3") as (base, repo):
         await add_account(repo, "boss", "admin")
         await add_account(repo, "upc", "university", UPC)
-        yield f"http://{host}:{port}", repo
-    finally:
-        await runner.cleanup()
-        await repo.close()
-
+        yield base, repo
 
 
 async def signed_in(browser: Browser, base: str, name: str, problems: list[str]) -> Page:
