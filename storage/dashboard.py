@@ -33,7 +33,7 @@ from policies import scopes
 from policies.records import Account, AuditEvent, DashboardSession, Entry, EntryChange, Subscriber
 from policies.scopes import EntryQuery, Scope
 from storage.errors import InvalidValue
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.tables import (
     DashboardAccountRow,
     DashboardAuditRow,
@@ -48,10 +48,6 @@ _ENTRIES = EntryRow.__table__
 _CHANGES = EntryChangeRow.__table__
 MAX_ENTRY_ID = 2**31 - 1
 AUDIT_FIELD_LIMIT = 2000
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _account(row: DashboardAccountRow) -> Account:
@@ -149,7 +145,7 @@ class DashboardStoreMixin(RepositoryPart):
             role=role,
             scope=scope,
             disabled=False,
-            created_at=_now(),
+            created_at=utcnow(),
             created_by=created_by,
         )
         try:
@@ -196,7 +192,7 @@ class DashboardStoreMixin(RepositoryPart):
     async def create_dashboard_session(
         self, account_id: int, token_hash: str, csrf: str, address: str
     ) -> None:
-        now = _now()
+        now = utcnow()
         async with self._transaction() as s:
             s.add(
                 DashboardSessionRow(
@@ -227,7 +223,7 @@ class DashboardStoreMixin(RepositoryPart):
             return None if found is None else (_session(found[0]), _account(found[1]))
 
     async def touch_dashboard_session(self, token_hash: str, *, reauth: bool = False) -> None:
-        values: dict[str, Any] = {"last_seen_at": _now()}
+        values: dict[str, Any] = {"last_seen_at": utcnow()}
         if reauth:
             values["reauth_at"] = values["last_seen_at"]
         async with self._transaction() as s:
@@ -271,7 +267,7 @@ class DashboardStoreMixin(RepositoryPart):
 
     async def record_login_failure(self, keys: Sequence[str], older_than: dt.datetime | None = None) -> None:
         """One failure per key; rows older than `older_than` are dropped on the way (they count no more)."""
-        now = _now()
+        now = utcnow()
         async with self._transaction() as s:
             if older_than is not None:
                 await s.execute(delete(LoginAttemptRow).where(LoginAttemptRow.at < older_than))
@@ -288,7 +284,7 @@ class DashboardStoreMixin(RepositoryPart):
     ) -> None:
         """Append one audit line (the only write the application makes to the log)."""
         row = DashboardAuditRow(
-            at=_now(),
+            at=utcnow(),
             account=account[:64],
             role=role[:16],
             address=address[:64],
@@ -484,7 +480,7 @@ class DashboardStoreMixin(RepositoryPart):
                 return None
             row.platform_check = check
             row.platform_check_by = by if check else None
-            row.platform_check_at = _now() if check else None
+            row.platform_check_at = utcnow() if check else None
             row.platform_check_note = (note or None) if check else None
             await s.flush()
             return _entry(row)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import ColumnElement, func, select
@@ -23,7 +22,7 @@ from policies.platform_catalogue import platform_key
 from policies.records import Broadcast, BroadcastTotals, Platform
 from policies.scopes import Scope
 from storage.errors import InvalidValue, NotFound
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.platforms import _platform as _platform_of
 from storage.tables import BroadcastRow, EntryRow, PlatformRow
 
@@ -33,10 +32,6 @@ _EDITABLE = ("name", "type", "introduction", "intentions", "services", "keywords
 
 
 Delivery = BroadcastTotals  # the dashboard's name for a broadcast's progress
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DuplicatePlatform(InvalidValue):
@@ -175,7 +170,7 @@ class DashboardPagesMixin(RepositoryPart):
                 ):
                     raise DuplicatePlatform("该平台已在目录中")
                 row = PlatformRow(
-                    quarter=platform.quarter, key=key, imported_at=_now(), sample=False, **values
+                    quarter=platform.quarter, key=key, imported_at=utcnow(), sample=False, **values
                 )
                 s.add(row)
                 await s.flush()
@@ -201,7 +196,7 @@ class DashboardPagesMixin(RepositoryPart):
                 for f in _EDITABLE:
                     setattr(row, f, getattr(changes, f))
                 row.key = key
-                row.imported_at = _now()  # the search index reloads on a new version
+                row.imported_at = utcnow()  # the search index reloads on a new version
                 await s.flush()
                 await self._link_quarter(s, row.quarter)
                 return _platform_of(row)
@@ -216,7 +211,7 @@ class DashboardPagesMixin(RepositoryPart):
             row = await s.get(PlatformRow, platform_id, with_for_update=True)
             if row is None:
                 raise NotFound(platform_id)
-            now = _now()
+            now = utcnow()
             row.retired_at = now if retired else None
             row.imported_at = now
             await s.flush()

@@ -15,17 +15,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from policies.validators import clean_input
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.tables import ChatMessageRow, IdentityRow, KvRow, UserRow
 
 HISTORY_PAGE = 200
 IDENTITY_CACHE = 50_000  # (channel, external id) pairs remembered per process
 IDENTITY_RECHECK = 2.0  # seconds between checks whether another worker moved an identity
 IDENTITY_VERSION = ("identity", "version")  # kv (namespace, key) bumped whenever an identity moves
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class IdentityStoreMixin(RepositoryPart):
@@ -73,12 +69,12 @@ class IdentityStoreMixin(RepositoryPart):
                 name = clean_input(name)[:200]
                 user_id = (
                     await s.execute(
-                        insert(UserRow).values(name=name, created_at=_now()).returning(UserRow.id)
+                        insert(UserRow).values(name=name, created_at=utcnow()).returning(UserRow.id)
                     )
                 ).scalar_one()
                 await s.execute(
                     insert(IdentityRow).values(
-                        channel=channel, external_id=external_id, user_id=user_id, created_at=_now()
+                        channel=channel, external_id=external_id, user_id=user_id, created_at=utcnow()
                     )
                 )
             # Remembered once committed: a unit of work that rolls back leaves no user behind.
@@ -123,7 +119,7 @@ class IdentityStoreMixin(RepositoryPart):
         ids: list[int] = []
         async with self._transaction() as s:
             for payload in payloads:
-                row = ChatMessageRow(user_id=user_id, payload=dict(payload), created_at=_now())
+                row = ChatMessageRow(user_id=user_id, payload=dict(payload), created_at=utcnow())
                 s.add(row)
                 await s.flush()
                 ids.append(int(row.id))

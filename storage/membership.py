@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.records import LinkRefused, Member, PendingMember
 from storage.identities import IDENTITY_VERSION
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.tables import (
     ChatMessageRow,
     DraftRow,
@@ -49,10 +49,6 @@ LINK_DIGITS = 8
 INVITE_USES = 20
 MEMBER_LOCK = 3  # advisory lock namespace (repository: 0 users, 1 Telegram ids, 2 the sender)
 _RANK = {"active": 2, "pending": 1, "rejected": 0}
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _hash(code: str) -> str:
@@ -116,7 +112,7 @@ class MembershipStoreMixin(RepositoryPart):
                 .select_from(EnterpriseMemberRow)
                 .where(EnterpriseMemberRow.credit_code == code, EnterpriseMemberRow.status == "active")
             )
-            now = _now()
+            now = utcnow()
             status = "pending" if has_active else "active"
             s.add(
                 EnterpriseMemberRow(
@@ -146,7 +142,7 @@ class MembershipStoreMixin(RepositoryPart):
                 EnterpriseMemberRow.user_id == user_id,
                 EnterpriseMemberRow.status == "pending",
             )
-            .values(status=status, decided_at=_now(), decided_by=decided_by[:200])
+            .values(status=status, decided_at=utcnow(), decided_by=decided_by[:200])
         )
         async with self._transaction() as s:
             result = await s.execute(stmt)
@@ -261,7 +257,7 @@ class MembershipStoreMixin(RepositoryPart):
     ) -> str:
         """A new invite code (returned once, in plain; only its hash is stored)."""
         code = secrets.token_urlsafe(12)  # 16 URL-safe characters, 96 random bits
-        now = _now()
+        now = utcnow()
         async with self._transaction() as s:
             s.add(
                 EnterpriseInviteRow(
@@ -281,7 +277,7 @@ class MembershipStoreMixin(RepositoryPart):
         """Make the holder an active member; the credit code, or None (unknown, expired, used up)."""
         if not code or len(code) > 100:
             return None
-        now = _now()
+        now = utcnow()
         async with self._transaction() as s:
             invite = (
                 await s.scalars(
@@ -320,7 +316,7 @@ class MembershipStoreMixin(RepositoryPart):
     # linking two users ---------------------------------------------------------------------------
     async def create_link_code(self, user_id: int) -> str:
         """An 8-digit one-time code valid `LINK_MINUTES`; earlier unused codes of this user lapse."""
-        now = _now()
+        now = utcnow()
         async with self._transaction() as s:
             await s.execute(
                 delete(LinkCodeRow).where(LinkCodeRow.user_id == user_id, LinkCodeRow.used_at.is_(None))
@@ -346,7 +342,7 @@ class MembershipStoreMixin(RepositoryPart):
         wanted = "".join(code.split())
         if not wanted.isdigit() or len(wanted) != LINK_DIGITS:
             return None
-        now = _now()
+        now = utcnow()
         async with self._transaction() as s:
             row = (
                 await s.scalars(

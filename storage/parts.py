@@ -7,9 +7,15 @@ session helpers `SqlRepository` provides to all of them, so each part type-check
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def utcnow() -> dt.datetime:
+    """Now, as the aware UTC datetime every timestamp column stores."""
+    return dt.datetime.now(dt.UTC)
 
 
 class RepositoryPart:

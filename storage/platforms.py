@@ -8,7 +8,6 @@ platform version it was filed against. Re-importing the same quarter updates row
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,15 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from policies.platform_catalogue import platform_key
 from policies.records import ImportCounts, Platform
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.tables import EntryRow, PlatformRow
 
 _FIELDS = ("university", "name", "type", "introduction", "intentions", "services", "keywords",
            "contact_name", "contact_phone", "link", "sample")  # fmt: skip
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _platform(row: PlatformRow) -> Platform:
@@ -88,7 +83,7 @@ class PlatformStoreMixin(RepositoryPart):
         self, quarter: str, platforms: Sequence[Platform], *, universities: Sequence[str]
     ) -> ImportCounts:
         """See `policies.ports.PlatformStore.import_platforms`: all of it or nothing."""
-        now = _now()
+        now = utcnow()
         counts = {"added": 0, "updated": 0, "removed": 0}
         async with self._transaction() as s:
             existing = {

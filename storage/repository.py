@@ -63,6 +63,7 @@ from storage.db import WRITE_OPTION, schema_problem, side_engine
 from storage.errors import InvalidValue, NotFound
 from storage.identities import IdentityStoreMixin
 from storage.membership import MembershipStoreMixin
+from storage.parts import utcnow
 from storage.platforms import PlatformStoreMixin
 from storage.ratebudget import RateBudget
 from storage.tables import (
@@ -93,10 +94,6 @@ MAX_ENTRY_ID = 2**31 - 1  # entries.id is a 32-bit INTEGER on PostgreSQL; larger
 _IN_CHUNK = 5000  # stay far below SQLite's bound-parameter limit
 _ENTRIES = EntryRow.__table__
 _CHANGES = EntryChangeRow.__table__
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 _SPACE_BY_CJK = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")

@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, select
 from policies.records import UnansweredQuestion
 from policies.settings import TIMEZONE
 from policies.validators import clean_input
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.tables import UnansweredRow
 from storage.xlsx import ColumnFormat, XlsxWriter
 
@@ -52,7 +52,7 @@ class UnansweredStoreMixin(RepositoryPart):
         """Record one declined or suggested question (the user id itself is never stored) and
         forget those older than `unanswered_retention`."""
         asker = await self._asker(user_id)
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         row = {
             "asked_at": now,
             "asker": asker,

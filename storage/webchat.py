@@ -6,13 +6,12 @@ A mixin of `SqlRepository` (it uses the repository's sessions), like `storage.id
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import secrets
 from typing import Any
 
 from sqlalchemy import select
 
-from storage.parts import RepositoryPart
+from storage.parts import RepositoryPart, utcnow
 from storage.tables import KvRow, WebFileRow
 
 
@@ -35,7 +34,7 @@ class WebChatStoreMixin(RepositoryPart):
                     name=name,
                     mime=mime,
                     data=data,
-                    created_at=dt.datetime.now(dt.UTC),
+                    created_at=utcnow(),
                 )
             )
         return file_id
@@ -53,7 +52,7 @@ class WebChatStoreMixin(RepositoryPart):
     async def kv_setdefault(self, namespace: str, key: str, value: Any) -> Any:
         """The stored value of (namespace, key), storing `value` first if there is none. Two workers
         racing here both get the one value that was stored first."""
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         stmt = self._insert(KvRow).values(namespace=namespace, key=key, value=value, updated_at=now)
         with self._forgetting(("kv", namespace, key)):
             async with self._transaction() as s:
