@@ -328,6 +328,8 @@ def report(args: Any) -> bool:
         if not cases:
             print(f"{name}: not available")
             continue
+        if args.tune_only and not listable:
+            continue
         for label, ask in answerers:
             rates = evaluate(ask, cases, day or today)
             print(f"{name:18} {label:9} {format_rates(rates)}")
@@ -340,6 +342,8 @@ def report(args: Any) -> bool:
                     top = a.entry.id if a.entry else (a.alternatives[0].id if a.alternatives else "-")
                     band = getattr(a, "band", "confident" if a.matched else "decline")
                     print(f"   FAIL {case.question!r} band={band} score={a.score:.1f} top={top}")
+    if args.tune_only:
+        return ok
     questions = [c.question for c in load_cases(args.dev)] if args.dev.exists() else []
     questions += [c.question for c in held_out_cases()[0]] or [e.questions[0] for e in base.faqs]
     for size in BENCH_SIZES:
@@ -381,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
     parser.add_argument("--failures", action="store_true", help="list the questions that fail")
+    parser.add_argument(
+        "--tune-only",
+        action="store_true",
+        help="skip the validation sets and the timings (while tuning, not even their aggregates are seen)",
+    )
     return 0 if report(parser.parse_args(argv)) else 1
 
 
