@@ -172,6 +172,14 @@ def official_terms(norm: str) -> str:
     return norm
 
 
+_OFFICE_PREFIX_RE = re.compile(r"[市区省县](?=科协|协会|商会|管委|政府)")
+
+
+def _unprefixed(text: str) -> str:
+    """`text` without the 市/区/省/县 before an office suffix: 莱西市科协 and 莱西科协 are one office."""
+    return _OFFICE_PREFIX_RE.sub("", text)
+
+
 def named_offices(text: str) -> list[str]:
     """Offices a cleaned question names, e.g. ['社局'] for '人社局电话' (two characters before 局/厅
     tell offices apart and survive prefixes such as 市/区/省); '哪个厅负责' names none."""
@@ -268,8 +276,13 @@ class Matcher:
         self._bags, self._answer_bags = bags, answer_bags
         # Everything an entry says, normalised: a question naming an office the entry never mentions
         # is about another office, however similar its wording (人社局电话 vs 科技局电话).
+        # The citation counts: it names the issuer (莱西市科协) that the passage may leave out.
         self._texts = [
-            clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None) + answers[i]
+            _unprefixed(
+                clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None)
+                + answers[i]
+                + clean(base.citation(e.source, e.clause), limit=None)
+            )
             for i, e in enumerate(self.entries)
         ]
         # What each entry is about, for what-is questions: its topic, keywords, the terms its answer
@@ -520,7 +533,8 @@ class Matcher:
         and state the kind of fact (amount, ratio, phone, address...) the question asks for."""
         asked = clean(question)
         entry = self.entries[index]
-        if not all(office in self._texts[index] for office in named_offices(asked)):
+        offices = named_offices(_unprefixed(self._homophones.fix(asked)))
+        if not all(office in self._texts[index] for office in offices):
             return False
         if any(m.group(1) not in self._texts[index] for m in _ACTION_RE.finditer(asked)):
             return False
@@ -553,7 +567,7 @@ class Matcher:
         found = entry.fact_map
         lacking = []
         for kind in facts.asked_kinds(asked):
-            if kind == "date" and entry.kind in ("deadline", "cycle_week"):
+            if kind in ("date", "next") and entry.kind in ("deadline", "cycle_week"):
                 continue
             if not facts.states(kind, found, entry.answer):
                 lacking.append(kind)

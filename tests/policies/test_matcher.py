@@ -269,6 +269,16 @@ def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, 
         "省级中试示范基地每年具体奖补多少钱",
         "高校理事会秘书处办公地址在哪 几点上班",
         "莱西市科协的联系电话是多少",
+        # Kinds no passage states though the topic is found: a venue, a contact's name, a template,
+        # a sanction, an age limit, an upper bound where only a minimum is set, a loan's own terms,
+        # the next edition of a one-off event.
+        "路演活动在哪里举行",
+        "平台联系人叫什么名字",
+        "清单交晚了要罚款吗",
+        "牵头单位负责人有年龄要求吗",
+        "创新联合体成员单位上限是几家",
+        "鲁科贷能贷多少",
+        "莱创汇沙龙下一期什么时候",
     ],
 )
 def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: str) -> None:
@@ -282,6 +292,11 @@ def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: s
         ("古镇口平台地址", "qddxcyqgx"),
         ("卓越工程师学院是哪个厅负责", "教育厅"),
         ("省级中试示范基地的奖补标准是怎样的", "一定资金"),
+        ("结对共建咨询电话是几号", "13210876217"),  # a phone number, not a date
+        ("环高校人才创新圈有几个", "四大"),
+        ("莱西科协培训惠及多少家企业", "1000余家"),  # the citation names 莱西市科协
+        ("创新联合体建设方案有没有模板", "参考提纲"),
+        ("下季度清单什么时候交", "2027年1月15日"),  # the next quarter's deadline is computed
     ],
 )
 def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
