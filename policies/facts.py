@@ -182,7 +182,9 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "loan",
         "贷款条件",
-        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|(?:银行|贷款)[\u4e00-\u9fff]{0,4}利率|授信额度"),
+        re.compile(
+            r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|(?:银行|贷款)[\u4e00-\u9fff]{0,4}利率|授信额度"
+        ),
         re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
     ),
     # The next edition of an event (下一期, 下一届): only a recurring schedule (每季度, 每年) answers it;
@@ -211,6 +213,22 @@ KINDS: tuple[FactKind, ...] = (
 BY_NAME = {kind.name: kind for kind in KINDS}
 # Kinds an entry's `facts` may hold (fax, email and person are never curated: no document has one).
 CURATED = ("amount", "ratio", "date", "phone", "address", "url", "count", "issuer", "validity")
+
+
+# The words that ask for a fact (any kind's `asks`, plus "咨询/找谁"): what is left of a question
+# without them is its subject ("联合体有问题打哪个电话" -> "联合体有问题").
+_ASKING_RE = re.compile(
+    "|".join(kind.asks.pattern for kind in KINDS) + r"|咨询|找谁|问谁|联系|打(?=\w{0,3}(?:电话|热线))"
+)
+
+
+# What money is asked about stays in the subject: "贴息上限多少钱" asks an amount of 贴息.
+_MONEY_SUBJECT_RE = re.compile(r"贴息|补贴|补助|资助|奖励|奖补|奖金|经费|贷款|保费|安家费|津贴")
+
+
+def subject(question: str) -> str:
+    """A question with the words asking for a fact blanked out (the thing the fact is about)."""
+    return _ASKING_RE.sub(lambda m: " " + " ".join(_MONEY_SUBJECT_RE.findall(m.group(0))) + " ", question)
 
 
 def asked_kinds(question: str) -> list[str]:

@@ -50,6 +50,9 @@ FACT_MARGIN = 15.0
 SHORT_QUESTION = 6
 SHORT_EXTRA = 6.0
 ALTERNATIVES = 3
+# A short fact question whose subject is more than this share unknown to the best entry is only
+# suggested (see Matcher._off_subject).
+SUBJECT_MISSING = 0.4
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
 MIN_ALTERNATIVE_SCORE = 15.0
@@ -274,6 +277,7 @@ class Matcher:
             said = answers[i] + clean(base.citation(entry.source, entry.clause), limit=None)
             answer_bags.append(frozenset(bag.union(terms(said))))
         self._bags, self._answer_bags = bags, answer_bags
+
         # Everything an entry says, normalised: a question naming an office the entry never mentions
         # is about another office, however similar its wording (人社局电话 vs 科技局电话).
         # The citation counts: it names the issuer (莱西市科协) that the passage may leave out.
@@ -300,7 +304,7 @@ class Matcher:
         self._homophones = retrieval.Homophones(
             [norm for _, norm in raw] + [k for ks in self._keywords for k in ks],
             answers,
-            FUNCTION_CHARS | frozenset("儿"),
+            FUNCTION_CHARS | frozenset("儿谁"),
         )
         df: dict[str, int] = defaultdict(int)
         for full in answer_bags:
@@ -309,6 +313,7 @@ class Matcher:
         n = max(len(self.entries), 1)
         self._unknown_weight = math.log(1 + n)
         self._idf = {token: self._weigh(token, math.log(1 + n / count)) for token, count in df.items()}
+        self._vocabulary = frozenset(self._idf) | GENERIC_TOKENS
         # Inverted index over everything an entry says (a fact may be asked in the answer's own
         # words), without generic tokens (their lists are long).
         self._postings: dict[str, list[int]] = defaultdict(list)
@@ -499,7 +504,29 @@ class Matcher:
             return "decline"
         if not self._answers_what_is_asked(question, ranked[0][1]):
             return "decline"
-        return "confident" if ranked[0][0] >= self.threshold_for(question) else "suggest"
+        off = self._off_subject(question, ranked[0][1])
+        if off == "decline":
+            return off
+        if ranked[0][0] < self.threshold_for(question):
+            return "suggest"
+        return off or "confident"
+
+    def _off_subject(self, question: str, index: int) -> str:
+        """ "suggest" when a short question asking for a fact (a phone, a deadline, an amount) is about
+        a subject the entry mostly never mentions: "联合体有问题打哪个电话" fits the programme's phone
+        entry on its asking words alone, but its subject (联合体) is another document's; "decline"
+        when no entry mentions that subject (人才公寓的截止日期); "" otherwise. Long questions are
+        exempt: their subject is mostly context ("我们是…的企业")."""
+        if len(question) > LONG_QUESTION:
+            return ""
+        asked = clean(question)
+        if not (facts.asked_kinds(asked) or _DEADLINE_RE.search(asked)):
+            return ""
+        norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
+        runs = content_runs(facts.subject(_WEEK_RE.sub(" ", _DEADLINE_RE.sub(" ", norm))))
+        if _missing_share(runs, self._answer_bags[index] | GENERIC_TOKENS) <= SUBJECT_MISSING:
+            return ""
+        return "decline" if _missing_share(runs, self._vocabulary) > SUBJECT_MISSING else "suggest"
 
     def threshold_for(self, question: str) -> float:
         """The confident threshold: higher for a short question, whose few characters match many
