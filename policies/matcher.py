@@ -86,6 +86,9 @@ KEYWORD_BONUS = 10.0
 # "专利申请流程" against an innovation-consortium procedure: the fuzzy ratio alone would pass it).
 # Single characters are mostly typos ("结队") and are not counted.
 MISSING_PENALTY = 25.0
+# The same for a clause of a long question scored alone, per share of the whole question the entry
+# leaves out beyond the entry that leaves out least (see Matcher.scores).
+CONTEXT_PENALTY = 40.0
 SHORTLIST = 20
 # Over more phrasings than this, the typo scan covers only the phrasings of the PREFILTER entries
 # that share the most token weight with the question (p99 < 10 ms at 10,000 entries).
@@ -402,10 +405,28 @@ class Matcher:
         clauses, where the question usually is; each entry keeps its best score.
         """
         best: dict[int, float] = {}
-        for variant in (question, *question_clauses(question)):
-            for score, i in self._scores_of(variant):
-                if score > best.get(i, -1.0):
-                    best[i] = score
+        clauses = question_clauses(question)
+        for score, i in self._scores_of(question):
+            best[i] = score
+        if clauses:
+            # A clause scored alone must not lose the context's subject: an entry that leaves out more
+            # of the whole question than the entry that leaves out least (研究所 … 创新联合体 … 对高校
+            # 院所有什么要求: the marine entry fits the last clause, not the consortium) pays for it.
+            norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
+            runs = content_runs(norm)
+            missing: dict[int, float] = {}
+
+            def context_missing(i: int) -> float:
+                if i not in missing:
+                    missing[i] = _missing_share(runs, self._answer_bags[i])
+                return missing[i]
+
+            floor = min((context_missing(i) for i in best), default=0.0)
+            for variant in clauses:
+                for score, i in self._scores_of(variant):
+                    score -= CONTEXT_PENALTY * max(0.0, context_missing(i) - floor)
+                    if score > best.get(i, -1.0):
+                        best[i] = score
         results = [(score, i) for i, score in best.items()]
         results.sort(key=lambda r: (-r[0], r[1]))
         return results
@@ -560,7 +581,11 @@ class Matcher:
         and state the kind of fact (amount, ratio, phone, address...) the question asks for."""
         asked = clean(question)
         entry = self.entries[index]
-        offices = named_offices(_unprefixed(self._homophones.fix(asked)))
+        # In a long question only the asking clauses count: "我们是家高校的研究中心，…" names the
+        # asker's own unit, not an office whose phone or rule is wanted.
+        clauses = question_clauses(question)
+        own = clean(clauses[-1]) if clauses else asked
+        offices = named_offices(_unprefixed(self._homophones.fix(own)))
         if not all(office in self._texts[index] for office in offices):
             return False
         if any(m.group(1) not in self._texts[index] for m in _ACTION_RE.finditer(asked)):

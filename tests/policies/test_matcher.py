@@ -331,3 +331,19 @@ def test_a_fact_asked_about_the_entrys_own_subject_is_answered(
 ) -> None:
     answer = ask(real, question)
     assert answer.band == "confident" and fact in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The last clause alone ("对高校院所有什么条件") fits the marine-institutes entry better; the
+        # context (创新联合体, 成员) decides.
+        "我们研究院打算以成员身份加入创新联合体，对高校院所有什么条件",
+        # The asker's own unit (研究中心) is context, not an office whose rule is asked.
+        "我们是家高校的研究中心，想作为成员单位加入创新联合体，高校院所要满足什么？",
+    ],
+)
+def test_a_long_question_keeps_the_subject_of_its_context(real: Matcher, question: str) -> None:
+    answer = ask(real, question)
+    assert answer.band == "confident" and answer.entry is not None
+    assert answer.entry.id == "union-member-conditions"
