@@ -157,8 +157,11 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "penalty",
         "处罚",
-        re.compile(r"处罚|惩罚|罚款|罚金|处分|受罚|被罚|罚则"),
-        re.compile(r"处罚|惩罚|罚款|处分|不得|取消|撤销|追责|问责|约谈|通报|失信|黑名单|责令|追回|终止|免责"),
+        # "…不利会怎样" asks the consequence of a failing too.
+        re.compile(r"处罚|惩罚|罚款|罚金|处分|受罚|被罚|罚则|(?:会|将)(?:怎样|怎么样|有什么后果)|后果"),
+        re.compile(
+            r"处罚|惩罚|罚款|处分|不得|取消|撤销|追责|问责|约谈|通报|失信|黑名单|责令|追回|终止|免责|退出|整改"
+        ),
     ),
     # An age limit: the documents set none.
     FactKind(

@@ -297,6 +297,7 @@ def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: s
         ("莱西科协培训惠及多少家企业", "1000余家"),  # the citation names 莱西市科协
         ("创新联合体建设方案有没有模板", "参考提纲"),
         ("下季度清单什么时候交", "2027年1月15日"),  # the next quarter's deadline is computed
+        ("牵头单位不履职会有什么后果", "不得"),  # a consequence: the entry that states a sanction
     ],
 )
 def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
