@@ -145,6 +145,13 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"(?:gdp|生产总值|产值|营收|营业收入|税收|利润|财政收入).{0,4}(?:多少|几)"),
         re.compile(r"gdp|GDP|生产总值|产值|营业收入|税收|利润|财政收入"),
     ),
+    # The documents to hand in (需要准备什么材料): only a passage that names some answers.
+    FactKind(
+        "materials",
+        "材料",
+        re.compile(r"(?:什么|哪些|啥)(?:材料|资料|证件)|材料清单|需要[\u4e00-\u9fff]{0,4}(?:材料|资料|证件)"),
+        re.compile(r"材料|资料|附件|证明|复印件|申请表|申报书|建设方案|协议"),
+    ),
     # A form or contract template to download: only a passage that names one (参考提纲, 附件) answers.
     FactKind(
         "template",

@@ -279,6 +279,7 @@ def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, 
         "创新联合体成员单位上限是几家",
         "鲁科贷能贷多少",
         "莱创汇沙龙下一期什么时候",
+        "开放共享平台开账号要带哪些材料",
     ],
 )
 def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: str) -> None:
@@ -297,7 +298,8 @@ def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: s
         ("莱西科协培训惠及多少家企业", "1000余家"),  # the citation names 莱西市科协
         ("创新联合体建设方案有没有模板", "参考提纲"),
         ("下季度清单什么时候交", "2027年1月15日"),  # the next quarter's deadline is computed
-        ("牵头单位不履职会有什么后果", "不得"),  # a consequence: the entry that states a sanction
+        ("牵头单位不履职会有什么后果", "不得"),
+        ("联合体备案要交哪些材料", "申报材料"),  # a consequence: the entry that states a sanction
     ],
 )
 def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
