@@ -406,33 +406,30 @@ class Matcher:
         clauses, where the question usually is; each entry keeps its best score.
         """
         best: dict[int, float] = {}
+        # The share of the whole question each entry leaves out (Features.missing).
+        missing: dict[int, float] = {}
+        for score, i, left_out in self._scores_of(question):
+            best[i], missing[i] = score, left_out
         clauses = question_clauses(question)
-        for score, i in self._scores_of(question):
-            best[i] = score
         if clauses:
             # A clause scored alone must not lose the context's subject: an entry that leaves out more
             # of the whole question than the entry that leaves out least (研究所 … 创新联合体 … 对高校
             # 院所有什么要求: the marine entry fits the last clause, not the consortium) pays for it.
-            norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
-            runs = content_runs(norm)
-            missing: dict[int, float] = {}
-
-            def context_missing(i: int) -> float:
-                if i not in missing:
-                    missing[i] = _missing_share(runs, self._answer_bags[i])
-                return missing[i]
-
-            floor = min((context_missing(i) for i in best), default=0.0)
+            runs = content_runs(official_terms(self._homophones.fix(official_terms(normalize(question)))))
+            floor = min(missing.values(), default=0.0)
             for variant in clauses:
-                for score, i in self._scores_of(variant):
-                    score -= CONTEXT_PENALTY * max(0.0, context_missing(i) - floor)
+                for score, i, _ in self._scores_of(variant):
+                    if i not in missing:
+                        missing[i] = _missing_share(runs, self._answer_bags[i])
+                    score -= CONTEXT_PENALTY * max(0.0, missing[i] - floor)
                     if score > best.get(i, -1.0):
                         best[i] = score
         results = [(score, i) for i, score in best.items()]
         results.sort(key=lambda r: (-r[0], r[1]))
         return results
 
-    def _scores_of(self, question: str) -> list[tuple[float, int]]:
+    def _scores_of(self, question: str) -> list[tuple[float, int, float]]:
+        """(score, entry index, Features.missing) for the shortlisted entries of one variant."""
         norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
         if not norm:
             return []
@@ -444,7 +441,7 @@ class Matcher:
             # it names things the entry never mentions (贷款贴息的截止日期 vs the list's deadline).
             if f.qcov > 0 and f.missing < INTENT_MAX_MISSING:
                 score += bonus.get(self.entries[i].kind, 0.0)
-            results.append((max(0.0, min(score, 100.0)), i))
+            results.append((max(0.0, min(score, 100.0)), i, f.missing))
         return results
 
     @staticmethod
