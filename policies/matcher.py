@@ -167,6 +167,9 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"名字", "名称"),
         (r"失败了?", "试错"),
         (r"片区", "区域"),
+        (r"放出来|挂出来|公布出来", "发布"),
+        # 那 typed for 哪 in a question ("是那天", "在那个"): the answer is a day or a thing.
+        (r"(?<=[是在])那(?=天|一天|个|一个|些|年|里)", "哪"),
         (r"(?<![提报成外递移社])交(?![流易通换])", "提交"),
     )
 )

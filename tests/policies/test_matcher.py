@@ -256,6 +256,7 @@ def test_a_question_about_something_the_entry_never_mentions_is_declined(
         ("企业技术骨干可以去高校当什么", "产业教授"),  # asked in the answer's own words
         ("新区的研发贷是什么", "研发贷"),  # a product named only in an answer
         ("我们是一家企业想知道清单截止了还能补交吗", "延长"),  # chatty: boundary bigrams do not dilute
+        ("首批科创平台是那天挂出来的", "3月18日"),  # 那 for 哪, 挂出来 for 发布
     ],
 )
 def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, must: str) -> None:
