@@ -168,6 +168,11 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"失败了?", "试错"),
         (r"片区", "区域"),
         (r"放出来|挂出来|公布出来", "发布"),
+        # Changing a consortium's members: the documents say 增减成员 (by a supplementary agreement).
+        (
+            r"(?:增加|新增|(?<![参增])加|减少|减掉|去掉|退出)(?:一个|个|几个|一家|家|两家)?(?:新的?)?成员",
+            "增减成员",
+        ),
         # 那 typed for 哪 in a question ("是那天", "在那个"): the answer is a day or a thing.
         (r"(?<=[是在])那(?=天|一天|个|一个|些|年|里)", "哪"),
         (r"(?<![提报成外递移社])交(?![流易通换])", "提交"),

@@ -300,7 +300,11 @@ def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: s
         ("创新联合体建设方案有没有模板", "参考提纲"),
         ("下季度清单什么时候交", "2027年1月15日"),  # the next quarter's deadline is computed
         ("牵头单位不履职会有什么后果", "不得"),
-        ("联合体备案要交哪些材料", "申报材料"),  # a consequence: the entry that states a sanction
+        ("联合体备案要交哪些材料", "申报材料"),
+        (
+            "创新联合体成立以后还能新增成员单位吗",
+            "补充协议",
+        ),  # 新增成员 is the documents' 增减成员  # a consequence: the entry that states a sanction
     ],
 )
 def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
