@@ -83,7 +83,11 @@ KINDS: tuple[FactKind, ...] = (
         "count",
         "数量",
         # Near the end: "几个高校合作清单要合并吗" names a number of partners, it does not ask one.
-        re.compile(r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"),
+        # "高校数量够不够" asks whether a number suffices: the required count answers it.
+        re.compile(
+            r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"
+            r"|(?:数量|家数|个数|人数)[\u4e00-\u9fff]{0,2}(?:够不够|够吗|够了吗|达标吗|达不达标)"
+        ),
         re.compile(
             r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
             r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
