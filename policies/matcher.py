@@ -275,6 +275,7 @@ class Matcher:
         # Each answer is cleaned once (OpenCC is the slow part of building): clean() drops spaces,
         # so clean(a + " " + b) == clean(a) + clean(b).
         answers = [clean(e.answer, limit=None) for e in self.entries]
+        citations = [clean(base.citation(e.source, e.clause), limit=None) for e in self.entries]
         for i, entry in enumerate(self.entries):
             bag: set[str] = set()
             for text in (*entry.questions, entry.topic):
@@ -286,7 +287,7 @@ class Matcher:
                 bag.update(terms(keyword))
             bags.append(frozenset(bag))
             # The citation line is part of what the user reads: "一体改革文件里…" names the source.
-            said = answers[i] + clean(base.citation(entry.source, entry.clause), limit=None)
+            said = answers[i] + citations[i]
             answer_bags.append(frozenset(bag.union(terms(said))))
         self._bags, self._answer_bags = bags, answer_bags
 
@@ -295,9 +296,7 @@ class Matcher:
         # The citation counts: it names the issuer (莱西市科协) that the passage may leave out.
         self._texts = [
             _unprefixed(
-                clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None)
-                + answers[i]
-                + clean(base.citation(e.source, e.clause), limit=None)
+                clean(" ".join((*e.questions, e.topic, *e.keywords)), limit=None) + answers[i] + citations[i]
             )
             for i, e in enumerate(self.entries)
         ]
