@@ -24,7 +24,7 @@ class FactKind:
     stated: re.Pattern[str]  # a passage that matches states a fact of this kind unmistakably
 
 
-_MONEY = r"(?:钱|金额|额度|资金|经费|补贴|补助|资助|奖励|奖补|贴息|津贴|工资|薪|费|安家费|保费)"
+_MONEY = r"(?:钱|金额|额度|资金|经费|补贴|补助|资助|奖励|奖补|奖金|贴息|津贴|工资|薪|费|安家费|保费)"
 _HOW_MUCH = r"(?:多少|几|上限|封顶|最高|最多)"
 
 KINDS: tuple[FactKind, ...] = (
@@ -55,7 +55,11 @@ KINDS: tuple[FactKind, ...] = (
         "address",
         "地址",
         re.compile(
-            r"地址(?!是多少网)|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌|坐几路|怎么走|哪个窗口"
+            r"地址(?!是多少网)|在哪办公|在哪里办公|办公地点|会议室|哪个会场|门牌|坐几路|哪个窗口"
+            r"|(?<!流程)(?<!程序)(?<!手续)(?<!步骤)怎么走"
+            # Where something takes place or is built (场地, 选址, 哪个街道): a venue, not a step.
+            r"|在哪个?(?:场地|地方|地点|街道|场馆)|(?:场地|地点|选址|会场|场馆)(?:在|是)?(?:哪|什么地方)"
+            r"|在哪(?:个|里|儿)?(?:举办|举行|召开|开会)|哪个街道|哪条路|具体位置"
         ),
         re.compile(r"地址|路\d+号|\d+号楼|\d+室|会议室|办公地点|https?://"),
     ),
@@ -69,8 +73,9 @@ KINDS: tuple[FactKind, ...] = (
         "date",
         "日期",
         re.compile(
-            r"哪天|哪一天|几号|几月几日|什么日期|日期是|哪年哪月|何时发"
-            r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动)"
+            # "电话是几号" asks a phone number, not a date.
+            r"哪天|哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
+            r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动|办)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
     ),
@@ -78,10 +83,16 @@ KINDS: tuple[FactKind, ...] = (
         "count",
         "数量",
         # Near the end: "几个高校合作清单要合并吗" names a number of partners, it does not ask one.
-        re.compile(r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"),
+        # "高校数量够不够" asks whether a number suffices: the required count answers it.
+        re.compile(
+            r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"
+            r"|(?:数量|家数|个数|人数)[\u4e00-\u9fff]{0,2}(?:够不够|够吗|够了吗|达标吗|达不达标)"
+        ),
         re.compile(
             r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
             r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
+            # "四大创新圈", "三项任务" (not the ubiquitous "一个"); "与几个高校合作就填几张" (as many as).
+            r"|(?<![第每一])[二两三四五六七八九十]+(?:个|项|条|大)|就[^。]{0,4}几(?:张|个|份|家)"
         ),
     ),
     FactKind(
@@ -125,8 +136,8 @@ KINDS: tuple[FactKind, ...] = (
         "资金支持",
         re.compile(
             r"(?:有没有|有无|是否有|能不能拿|能否拿|能拿|可以拿|给不给|有啥|有什么|给)[\u4e00-\u9fff]{0,4}"
-            r"(?:钱|补贴|补助|资助|奖励|奖补|经费|资金)"
-            r"|(?:补贴|补助|资助|奖励|奖补|经费)(?:吗|么|不)$"
+            r"(?:钱|补贴|补助|资助|奖励|奖补|奖金|经费|资金)"
+            r"|(?:补贴|补助|资助|奖励|奖补|奖金|经费)(?:吗|么|不)$"
         ),
         re.compile(r"补贴|补助|资助|奖励|奖补|贴息|经费|资金|万元|基金|投资|支持"),
     ),
@@ -138,6 +149,66 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"(?:gdp|生产总值|产值|营收|营业收入|税收|利润|财政收入).{0,4}(?:多少|几)"),
         re.compile(r"gdp|GDP|生产总值|产值|营业收入|税收|利润|财政收入"),
     ),
+    # The documents to hand in (需要准备什么材料): only a passage that names some answers.
+    FactKind(
+        "materials",
+        "材料",
+        re.compile(r"(?:什么|哪些|啥)(?:材料|资料|证件)|材料清单|需要[\u4e00-\u9fff]{0,4}(?:材料|资料|证件)"),
+        re.compile(r"材料|资料|附件|证明|复印件|申请表|申报书|建设方案|协议"),
+    ),
+    # A form or contract template to download: only a passage that names one (参考提纲, 附件) answers.
+    FactKind(
+        "template",
+        "模板",
+        re.compile(r"模板|模版|范本|样表|样本|范文|格式文本"),
+        re.compile(r"模板|模版|范本|样表|参考提纲|附件"),
+    ),
+    # Sanctions (处罚, 罚款): a passage answers only if it speaks of one (不得, 取消, 撤销 ...), not the
+    # rule whose breach is asked about (清单逾期会有什么处罚 vs the extension rule).
+    FactKind(
+        "penalty",
+        "处罚",
+        # "…不利会怎样" asks the consequence of a failing too.
+        re.compile(r"处罚|惩罚|罚款|罚金|处分|受罚|被罚|罚则|(?:会|将)(?:怎样|怎么样|有什么后果)|后果"),
+        re.compile(
+            r"处罚|惩罚|罚款|处分|不得|取消|撤销|追责|问责|约谈|通报|失信|黑名单|责令|追回|终止|免责|退出|整改"
+        ),
+    ),
+    # An age limit: the documents set none.
+    FactKind(
+        "age",
+        "年龄",
+        re.compile(r"年龄|岁数|年纪|多少岁|几岁|周岁|岁以[下上内]"),
+        re.compile(r"\d+\s*周?岁|年龄"),
+    ),
+    # An upper bound (最多几家, 上限多少): a passage stating only a minimum (不少于3家) does not answer it.
+    FactKind(
+        "maximum",
+        "上限",
+        re.compile(
+            r"(?:最多|至多|上限|封顶|最高)[\u4e00-\u9fff]{0,6}(?:几|多少)|(?:几|多少)[\u4e00-\u9fff]{0,3}(?:上限|封顶)"
+            r"|有没有上限|有上限"
+        ),
+        re.compile(r"最多|至多|上限|封顶|最高|不超过|不得超过|以内|以下"),
+    ),
+    # A loan's own terms (how much one may borrow, its interest rate): the documents state subsidies
+    # on loans (贴息40%, 最高50万元), never what a bank lends or charges.
+    FactKind(
+        "loan",
+        "贷款条件",
+        re.compile(
+            r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|(?:银行|贷款)[\u4e00-\u9fff]{0,4}利率|授信额度"
+        ),
+        re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
+    ),
+    # The next edition of an event (下一期, 下一届): only a recurring schedule (每季度, 每年) answers it;
+    # a report of one event does not.
+    FactKind(
+        "next",
+        "下次时间",
+        re.compile(r"下一?(?:期|届|场|轮)|下一次|下次"),
+        re.compile(r"每(?:年|季度|季|月|周|期|届)|定期|下一(?:期|届|次|批|轮)|常态化"),
+    ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.
     FactKind(
@@ -146,6 +217,8 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长|老师|负责人)"
             r"(?:是谁|叫什么|叫啥|姓什么|名字)(?![选定任派来聘管负])"
+            # A contact person's name (联系人叫什么, 联系人的名字和手机号): the documents name none.
+            r"|联系人的?(?:叫什么|叫啥|姓什么|名字|姓名)"
             r"|第一名|排第一|排名第几|冠军"
         ),
         re.compile(r"(?!)"),
@@ -154,6 +227,22 @@ KINDS: tuple[FactKind, ...] = (
 BY_NAME = {kind.name: kind for kind in KINDS}
 # Kinds an entry's `facts` may hold (fax, email and person are never curated: no document has one).
 CURATED = ("amount", "ratio", "date", "phone", "address", "url", "count", "issuer", "validity")
+
+
+# The words that ask for a fact (any kind's `asks`, plus "咨询/找谁"): what is left of a question
+# without them is its subject ("联合体有问题打哪个电话" -> "联合体有问题").
+_ASKING_RE = re.compile(
+    "|".join(kind.asks.pattern for kind in KINDS) + r"|咨询|找谁|问谁|联系|打(?=\w{0,3}(?:电话|热线))"
+)
+
+
+# What money is asked about stays in the subject: "贴息上限多少钱" asks an amount of 贴息.
+_MONEY_SUBJECT_RE = re.compile(r"贴息|补贴|补助|资助|奖励|奖补|奖金|经费|贷款|保费|安家费|津贴")
+
+
+def subject(question: str) -> str:
+    """A question with the words asking for a fact blanked out (the thing the fact is about)."""
+    return _ASKING_RE.sub(lambda m: " " + " ".join(_MONEY_SUBJECT_RE.findall(m.group(0))) + " ", question)
 
 
 def asked_kinds(question: str) -> list[str]:

@@ -129,6 +129,12 @@ DOMAIN_VARIANTS: tuple[tuple[str, str], ...] = (
     ("鲁科袋", "鲁科贷"),
     ("帖息", "贴息"),
     ("石大", "石油大学"),
+    # Taiwan wording that OpenCC's character conversion keeps (資訊 -> 资讯, not 信息).
+    ("资讯", "信息"),
+    ("专案", "项目"),
+    ("网路", "网络"),
+    ("软体", "软件"),
+    ("智慧财产", "知识产权"),
     ("山科大", "山东科技大学"),
 )
 _VARIANT_RE = re.compile("|".join(re.escape(a) for a, _ in DOMAIN_VARIANTS))

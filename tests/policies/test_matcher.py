@@ -256,6 +256,7 @@ def test_a_question_about_something_the_entry_never_mentions_is_declined(
         ("企业技术骨干可以去高校当什么", "产业教授"),  # asked in the answer's own words
         ("新区的研发贷是什么", "研发贷"),  # a product named only in an answer
         ("我们是一家企业想知道清单截止了还能补交吗", "延长"),  # chatty: boundary bigrams do not dilute
+        ("首批科创平台是那天挂出来的", "3月18日"),  # 那 for 哪, 挂出来 for 发布
     ],
 )
 def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, must: str) -> None:
@@ -269,6 +270,17 @@ def test_facts_stated_only_in_an_answer_are_found(real: Matcher, question: str, 
         "省级中试示范基地每年具体奖补多少钱",
         "高校理事会秘书处办公地址在哪 几点上班",
         "莱西市科协的联系电话是多少",
+        # Kinds no passage states though the topic is found: a venue, a contact's name, a template,
+        # a sanction, an age limit, an upper bound where only a minimum is set, a loan's own terms,
+        # the next edition of a one-off event.
+        "路演活动在哪里举行",
+        "平台联系人叫什么名字",
+        "清单交晚了要罚款吗",
+        "牵头单位负责人有年龄要求吗",
+        "创新联合体成员单位上限是几家",
+        "鲁科贷能贷多少",
+        "莱创汇沙龙下一期什么时候",
+        "开放共享平台开账号要带哪些材料",
     ],
 )
 def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: str) -> None:
@@ -282,6 +294,17 @@ def test_a_fact_the_documents_never_state_is_declined(real: Matcher, question: s
         ("古镇口平台地址", "qddxcyqgx"),
         ("卓越工程师学院是哪个厅负责", "教育厅"),
         ("省级中试示范基地的奖补标准是怎样的", "一定资金"),
+        ("结对共建咨询电话是几号", "13210876217"),  # a phone number, not a date
+        ("环高校人才创新圈有几个", "四大"),
+        ("莱西科协培训惠及多少家企业", "1000余家"),  # the citation names 莱西市科协
+        ("创新联合体建设方案有没有模板", "参考提纲"),
+        ("下季度清单什么时候交", "2027年1月15日"),  # the next quarter's deadline is computed
+        ("牵头单位不履职会有什么后果", "不得"),
+        ("联合体备案要交哪些材料", "申报材料"),
+        (
+            "创新联合体成立以后还能新增成员单位吗",
+            "补充协议",
+        ),  # 新增成员 is the documents' 增减成员  # a consequence: the entry that states a sanction
     ],
 )
 def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
@@ -289,3 +312,46 @@ def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
 ) -> None:
     answer = ask(real, question)
     assert answer.matched and fact in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "band"),
+    [
+        ("创新联合体有问题打哪个电话", "suggest"),
+        ("贴息政策的截止日期", "suggest"),
+        ("养老保险缴费截止日期", "decline"),
+    ],
+)
+def test_a_fact_asked_about_another_subject_is_not_answered_confidently(
+    real: Matcher, question: str, band: str
+) -> None:
+    # The asking words (打哪个电话, 截止日期) fit the programme's phone or deadline entry, but the
+    # subject is one that entry never mentions: another entry's (联合体, 贴息) is suggested with the
+    # runners-up, one no entry mentions (养老保险缴费) is declined.
+    assert ask(real, question).band == band
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"), [("结对共建有问题打哪个电话", "13210876217"), ("区校联动热线是多少", "81288953")]
+)
+def test_a_fact_asked_about_the_entrys_own_subject_is_answered(
+    real: Matcher, question: str, fact: str
+) -> None:
+    answer = ask(real, question)
+    assert answer.band == "confident" and fact in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The last clause alone ("对高校院所有什么条件") fits the marine-institutes entry better; the
+        # context (创新联合体, 成员) decides.
+        "我们研究院打算以成员身份加入创新联合体，对高校院所有什么条件",
+        # The asker's own unit (研究中心) is context, not an office whose rule is asked.
+        "我们是家高校的研究中心，想作为成员单位加入创新联合体，高校院所要满足什么？",
+    ],
+)
+def test_a_long_question_keeps_the_subject_of_its_context(real: Matcher, question: str) -> None:
+    answer = ask(real, question)
+    assert answer.band == "confident" and answer.entry is not None
+    assert answer.entry.id == "union-member-conditions"

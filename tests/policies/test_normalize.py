@@ -64,6 +64,8 @@ def test_tokens_bigrams_and_ascii_runs() -> None:
         ("创新连合体", "创新联合体"),
         ("鲁科袋", "鲁科贷"),
         ("跟石大合作", "跟石油大学合作"),
+        ("科普資訊員", "科普信息员"),  # Taiwan wording
+        ("軟體專案", "软件项目"),
     ],
 )
 def test_common_abbreviations_and_typos_read_as_the_documents_wording(typed: str, meant: str) -> None:
