@@ -6,7 +6,8 @@ Goals: >= 95% of answerable dev questions answered with the required strings, 10
 out-of-scope questions declined, p99 answer latency < 5 ms over 500 entries and < 10 ms over
 10,000, start-up of `bot.py ask` (fresh interpreter: import, load YAML, build matcher, answer)
 < 0.5 s. Issue 10's goals on unseen questions (>= 95% right, >= 90% out-of-scope declined,
-<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind set 6 (all validation).
+<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind set 6
+(all validation).
 """
 
 from __future__ import annotations

@@ -32,6 +32,8 @@ from rapidfuzz import fuzz  # noqa: E402
 from bench.faq import (  # noqa: E402
     BLIND_SET_3,
     BLIND_SET_4,
+    BLIND_SET_5,
+    BLIND_SET_6,
     Case,
     correct,
     load_cases,
@@ -193,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         cases = load_cases(path)
         halves.append((f"{name} tune", [c for c in cases if split_of(c.question) == "tune"]))
         halves.append((f"{name} VAL", [c for c in cases if split_of(c.question) == "validation"]))
+    for name, path in (("b5 tune", BLIND_SET_5), ("b6 VAL", BLIND_SET_6)):
+        if path.exists():
+            halves.append((name, load_cases(path)))
     head = "".join(f"{h:>16}" for h, _ in halves)
     print(f"{'channel (top-1 / top-3 of answerable)':34}{head}{'ms/q':>8}")
     for label, ranker in rankers.items():
