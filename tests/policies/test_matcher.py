@@ -317,7 +317,7 @@ def test_the_same_kinds_of_question_are_answered_when_the_documents_do_state_it(
 @pytest.mark.parametrize(
     ("question", "band"),
     [
-        ("创新联合体有问题打哪个电话", "suggest"),
+        ("科普信息员有问题打哪个电话", "suggest"),
         ("贴息政策的截止日期", "suggest"),
         ("养老保险缴费截止日期", "decline"),
     ],
@@ -326,13 +326,18 @@ def test_a_fact_asked_about_another_subject_is_not_answered_confidently(
     real: Matcher, question: str, band: str
 ) -> None:
     # The asking words (打哪个电话, 截止日期) fit the programme's phone or deadline entry, but the
-    # subject is one that entry never mentions: another entry's (联合体, 贴息) is suggested with the
+    # subject is one that entry never mentions: another entry's (科普信息员, 贴息) is suggested with the
     # runners-up, one no entry mentions (养老保险缴费) is declined.
     assert ask(real, question).band == band
 
 
 @pytest.mark.parametrize(
-    ("question", "fact"), [("结对共建有问题打哪个电话", "13210876217"), ("区校联动热线是多少", "81288953")]
+    ("question", "fact"),
+    [
+        ("结对共建有问题打哪个电话", "13210876217"),
+        ("区校联动热线是多少", "81288953"),
+        ("创新联合体有问题打哪个电话", "85911985"),  # the guideline's own consultation line
+    ],
 )
 def test_a_fact_asked_about_the_entrys_own_subject_is_answered(
     real: Matcher, question: str, fact: str
