@@ -334,7 +334,7 @@ def _load_policies(settings: Settings, problem: str = "政策数据有误") -> A
     from policies.loader import PolicyError
     from policies.store import PolicyStore
 
-    store = PolicyStore(settings.policy_dir)
+    store = PolicyStore(settings.policy_dir, settings.policy_cache_dir)
     try:
         store.load()
     except PolicyError as exc:

@@ -41,6 +41,8 @@ class Settings:
     webhook_path: str = "telegram"
     webhook_secret: str = field(default="", repr=False)
     policy_dir: Path = PROJECT_ROOT / "policies" / "data"
+    # The built policy base + matcher, kept between starts (policies.built); None: always build.
+    policy_cache_dir: Path | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_secret_key: str = field(default="", repr=False)  # empty: one generated and kept in the database
@@ -76,6 +78,7 @@ class Settings:
             webhook_path=env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram",
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             policy_dir=Path(env["POLICY_DIR"]) if env.get("POLICY_DIR") else cls.policy_dir,
+            policy_cache_dir=_cache_dir(env),
             web_host=env.get("WEB_HOST", "").strip() or "127.0.0.1",
             web_port=_parse_int("WEB_PORT", env.get("WEB_PORT", ""), 8080),
             web_secret_key=env.get("WEB_SECRET_KEY", "").strip(),
@@ -103,6 +106,20 @@ class Settings:
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path | None:
+    """POLICY_CACHE_DIR ("off" for none), else $XDG_CACHE_HOME/pairing-bot, else ~/.cache/pairing-bot."""
+    raw = env.get("POLICY_CACHE_DIR", "").strip()
+    if raw.lower() in ("off", "none", "0", "false"):
+        return None
+    if raw:
+        return Path(raw)
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    if xdg:
+        return Path(xdg) / "pairing-bot"
+    home = env.get("HOME", "").strip()
+    return Path(home) / ".cache" / "pairing-bot" if home else None
 
 
 def _parse_admin_ids(raw: str) -> frozenset[int]:

@@ -10,7 +10,8 @@ import logging
 import time
 from pathlib import Path
 
-from policies.loader import PolicyError, load_policy_base
+from policies import built
+from policies.loader import PolicyError
 from policies.matcher import Matcher
 from policies.models import PolicyBase
 
@@ -22,8 +23,9 @@ __all__ = ["PolicyError", "PolicyStore"]
 class PolicyStore:
     """Current PolicyBase + Matcher for a data directory. Construction does no I/O."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, cache_dir: Path | None = None) -> None:
         self.directory = Path(directory)
+        self.cache_dir = cache_dir  # built base + matcher kept here between starts (policies.built)
         self._base: PolicyBase | None = None
         self._matcher: Matcher | None = None
 
@@ -46,8 +48,7 @@ class PolicyStore:
     def load(self) -> PolicyBase:
         """Load the data and build the matcher; raises PolicyError (the bot must not start)."""
         started = time.perf_counter()
-        base = load_policy_base(self.directory)
-        matcher = Matcher(base)
+        base, matcher = built.build(self.directory, self.cache_dir)
         # Swap both together, so readers never see a base with another base's matcher.
         self._base, self._matcher = base, matcher
         logger.info(
