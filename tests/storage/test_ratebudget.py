@@ -62,6 +62,14 @@ async def test_window_counts_from_the_completion_30_sends_earlier(pg_repo: SqlRe
         await b.close()
 
 
+async def one_in_flight_one_done(sender: RateBudget, live: RateBudget) -> None:
+    """`sender` reserves a send and never finishes it; `live` reserves the next one and finishes it."""
+    in_flight = await sender.ticket()
+    second = await live.ticket()
+    assert in_flight is not None and second is not None
+    await live.finish(second.seq)
+
+
 async def test_a_send_whose_worker_died_in_flight_is_not_waited_for(
     pg_repo: SqlRepository, pg_session_url: URL, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -73,10 +81,7 @@ async def test_a_send_whose_worker_died_in_flight_is_not_waited_for(
     dying = budget(other, rate=1000.0, window_limit=2, window_seconds=2.0)
     live = budget(pg_repo, rate=1000.0, window_limit=2, window_seconds=2.0, stale_after=60.0)
     try:
-        in_flight = await dying.ticket()
-        second = await live.ticket()
-        assert in_flight is not None and second is not None
-        await live.finish(second.seq)
+        await one_in_flight_one_done(dying, live)
         await dying.close()
         third = await live.ticket()
         assert third is not None and third.earlier and third.earlier_done is None
@@ -103,10 +108,7 @@ async def test_a_send_in_flight_on_a_live_worker_is_waited_for(
     slow = budget(pg_repo, rate=1000.0, window_limit=2, window_seconds=2.0)
     live = budget(pg_repo, rate=1000.0, window_limit=2, window_seconds=2.0, stale_after=0.3)
     try:
-        in_flight = await slow.ticket()
-        second = await live.ticket()
-        assert in_flight is not None and second is not None
-        await live.finish(second.seq)
+        await one_in_flight_one_done(slow, live)
         third = await live.ticket()
         assert third is not None and third.earlier_done is None
 
