@@ -18,9 +18,13 @@ pacing itself, N x 29.5/s would go out; so every outgoing message first reserves
   every reservation gets a number (`rate_slots.seq`, logged in `rate_sends`), and request k may only
   go `window_seconds` (1.005 s) after request k-30 *completed* (`finish`), whichever worker sent it:
   Telegram counted k-30 before answering it, so no 31 requests ever arrive within one second, however
-  late any of them went. A request 30 places earlier that never completes (its worker died) is waited
-  for at most `stale_after` seconds: 10 s, longer than a healthy request takes even on a loaded
-  machine (with 3 s, a slow answer on a 2-core machine at load 6 once let two requests go early: 429).
+  late any of them went. A request 30 places earlier that never completes because its worker died is
+  not waited for: each send records the reserving connection's `pg_backend_pid()`, and once that
+  backend is gone (the kernel closed the dead worker's socket, so PostgreSQL ended it) the send counts
+  as completed then - it arrived, if ever, before its connection closed. Any other request still in
+  flight is waited for at most `stale_after` seconds: 10 s, longer than a healthy request takes even on
+  a loaded machine (with 3 s, a slow answer on a 2-core machine at load 6 once let two requests go
+  early: 429).
 * A 429 (RetryAfter) from Telegram pushes the whole grid back (`pause`): every worker waits.
 
 A chat's slot is reserved (and waited for) before its global slot, so a chat-limited message never
@@ -53,15 +57,19 @@ _SLOT = text(
     "     seq = rate_slots.seq + 1 "
     " WHERE rate_slots.next_at <= clock_timestamp() + make_interval(secs => :horizon) "
     " RETURNING seq, next_at), "
-    "logged AS (INSERT INTO rate_sends (bot_id, seq) SELECT :bot, seq FROM slot) "
+    "logged AS (INSERT INTO rate_sends (bot_id, seq, backend_pid) "
+    "           SELECT :bot, seq, pg_backend_pid() FROM slot) "
     "SELECT slot.seq, extract(epoch FROM slot.next_at - clock_timestamp())::float8, "
     "       earlier.seq IS NOT NULL, "
     "       extract(epoch FROM earlier.done_at - clock_timestamp())::float8 "
     "FROM slot LEFT JOIN rate_sends earlier ON earlier.bot_id = :bot AND earlier.seq = slot.seq - :limit"
 )
+# (seconds since it completed or None, whether its worker's connection is gone)
 _EARLIER = text(
-    "SELECT extract(epoch FROM done_at - clock_timestamp())::float8 FROM rate_sends "
-    "WHERE bot_id = :bot AND seq = :seq"
+    "SELECT extract(epoch FROM done_at - clock_timestamp())::float8, "
+    "       backend_pid IS NOT NULL AND NOT EXISTS "
+    "         (SELECT 1 FROM pg_stat_activity WHERE pid = rate_sends.backend_pid) "
+    "FROM rate_sends WHERE bot_id = :bot AND seq = :seq"
 )
 _FINISH = text(
     "UPDATE rate_sends SET done_at = clock_timestamp() - make_interval(secs => :ago) "
@@ -137,6 +145,7 @@ class RateBudget:
         self.reservations = 0  # figures for tests and benchmarks
         self.refusals = 0
         self.window_waits = 0
+        self.abandoned = 0  # earlier sends whose worker died in flight (not waited for)
 
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:
@@ -188,8 +197,8 @@ class RateBudget:
 
     async def wait_for(self, ticket: Ticket, sleep: Any = asyncio.sleep) -> None:
         """Sleep until `ticket`'s slot and until `window_seconds` after the request `window_limit`
-        places earlier completed (if that one is still in flight at the slot, poll for it, at most
-        `stale_after` seconds: its worker may have died)."""
+        places earlier completed (if that one is still in flight at the slot, poll for it until it
+        completes or its worker's connection is gone, at most `stale_after` seconds)."""
         loop = asyncio.get_running_loop()
         asked = loop.time()
         target = asked + ticket.wait
@@ -197,7 +206,7 @@ class RateBudget:
         if ticket.earlier and done is None:
             await _sleep_until(loop, target, sleep)
             give_up = loop.time() + self.stale_after
-            while (done := await self._scalar(_EARLIER, seq=ticket.seq - self.window_limit)) is None:
+            while (done := await self._earlier_done(ticket.seq - self.window_limit)) is None:
                 if loop.time() > give_up:
                     log.warning("Send %d never completed; not waiting for it any longer",
                                 ticket.seq - self.window_limit)  # fmt: skip
@@ -208,6 +217,26 @@ class RateBudget:
             self.window_waits += 1
             target = asked + float(done) + self.window_seconds
         await _sleep_until(loop, target, sleep)
+
+    async def _earlier_done(self, seq: int) -> float | None:
+        """Seconds since send `seq` completed (<= 0); 0.0 (now) if its worker died with it in flight;
+        None while it is in flight on a live worker."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                row = (await conn.execute(_EARLIER, {"bot": self.bot_id, "seq": seq})).first()
+            except BaseException:
+                await self._drop()
+                raise
+        if row is None:  # pruned long ago
+            return 0.0
+        done, worker_gone = row
+        if done is not None:
+            return float(done)
+        if worker_gone:
+            self.abandoned += 1
+            return 0.0
+        return None
 
     async def finish(self, seq: int, completed_at: float | None = None) -> None:
         """Send `seq` got its answer (or was given up) at `completed_at` (the event loop's clock; default

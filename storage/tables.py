@@ -447,6 +447,9 @@ class RateSendRow(Base):
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     done_at: Mapped[dt.datetime | None]
+    # pg_backend_pid() of the reserving worker's budget connection: once that backend is gone the worker
+    # died, and its send is no longer waited for (it arrived, if ever, before the connection closed).
+    backend_pid: Mapped[int | None]
 
 
 class RateChatRow(Base):

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 KIND = "membership"  # broadcasts of this kind carry one request or outcome to one user
 CB_YES, CB_NO = "mb:y:", "mb:n:"
+# /link CODE asks first: 确认关联 carries the code, 取消 nothing (the code stays usable for 10 minutes).
+CB_LINK, CB_LINK_CANCEL = "mb:l:", "mb:l-"
 INVITE_PREFIX = "inv_"
 _INVITE = re.compile(r"[A-Za-z0-9_-]{10,64}")
 _LINK = re.compile(r"\d{8}")
@@ -83,6 +85,11 @@ LINK_DRAFTS = (
     "请先在其中一个渠道提交或放弃草稿（/fill 后点“重新开始”或继续提交），再重新关联。"
 )
 LINKED = "✅ 已关联：您在两个渠道是同一个账号，草稿、已填报项目和企业成员身份已合并。"
+LINK_CONFIRM = (
+    "⚠️ 确认关联？关联后，本渠道的账号将并入生成关联码的那个账号：对方可以看到并修改您在这里的草稿、"
+    "已填报项目和企业成员身份，且无法撤销。\n只有两边都是您本人时才确认；如果关联码是别人发给您的，请点“取消”。"
+)
+LINK_CANCELLED = "已取消，未做任何更改。"
 
 
 class MembershipFlow:
@@ -121,6 +128,8 @@ class MembershipFlow:
     # -- 同意 / 拒绝 -----------------------------------------------------------------------------------
     async def button(self, actor: Actor, data: str) -> list[Reply]:
         """mb:y:<code>:<user> / mb:n:<code>:<user>, honoured only for an active member of <code>."""
+        if data.startswith((CB_LINK, CB_LINK_CANCEL)):
+            return await self.link_button(actor, data)
         approve = data.startswith(CB_YES)
         parts = data.split(":")
         if len(parts) != 4 or parts[1] not in ("y", "n") or not parts[3].isdigit():
@@ -186,12 +195,23 @@ class MembershipFlow:
 
     # -- linking -------------------------------------------------------------------------------------
     async def link(self, actor: Actor, arg: str) -> list[Reply]:
-        """/link: show a one-time code; /link CODE: link this channel to the code's maker."""
+        """/link: show a one-time code; /link CODE: ask to confirm linking this channel to the code's
+        maker (a code someone else sent would hand them this channel's entries)."""
         code = "".join(arg.split())
         if not code:
             return [Reply(LINK_SHOW.format(code=await self.repo.create_link_code(actor.user_id)))]
         if _LINK.fullmatch(code) is None:
             return [Reply(LINK_BAD)]
+        buttons = ((Button("确认关联", f"{CB_LINK}{code}"), Button("取消", CB_LINK_CANCEL)),)
+        return [Reply(LINK_CONFIRM, buttons)]
+
+    async def link_button(self, actor: Actor, data: str) -> list[Reply]:
+        """确认关联 (mb:l:CODE) links; 取消 (mb:l-) changes nothing."""
+        if data == CB_LINK_CANCEL:
+            return [Reply(LINK_CANCELLED)]
+        code = data.removeprefix(CB_LINK)
+        if _LINK.fullmatch(code) is None:
+            return [Reply(STALE_BUTTON)]
         try:
             other = await self.repo.redeem_link_code(code, actor.user_id)
         except LinkRefused:

@@ -72,6 +72,7 @@ async def test_join_and_link_say_clearly_what_went_wrong(repo: Store) -> None:
     assert "关联码无效" in (await chat.send("/link 1234"))[-1].text
     shown = (await chat.send("/link"))[-1].text
     code = shown.split("关联码：", 1)[1].split()[0]
-    assert "关联码无效" in (await chat.send(f"/link {code}"))[-1].text  # one's own code links nothing
+    assert "确认关联" in (await chat.send(f"/link {code}"))[-1].text
+    assert "关联码无效" in (await chat.press("确认关联"))[-1].text  # one's own code links nothing
     assert "/link" in (await chat.send("/help"))[0].text and "/join" in (await chat.send("/help"))[0].text
     assert labels(chat.current)  # the menu is still there

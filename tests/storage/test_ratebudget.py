@@ -62,6 +62,68 @@ async def test_window_counts_from_the_completion_30_sends_earlier(pg_repo: SqlRe
         await b.close()
 
 
+async def one_in_flight_one_done(sender: RateBudget, live: RateBudget) -> None:
+    """`sender` reserves a send and never finishes it; `live` reserves the next one and finishes it."""
+    in_flight = await sender.ticket()
+    second = await live.ticket()
+    assert in_flight is not None and second is not None
+    await live.finish(second.seq)
+
+
+async def test_a_send_whose_worker_died_in_flight_is_not_waited_for(
+    pg_repo: SqlRepository, pg_session_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Worker A reserves a send and dies before it completes (its connection closes, as the kernel
+    closes a SIGKILLed process's socket): the send 2 places later counts its window from the moment
+    A's connection is seen gone, instead of waiting `stale_after` (here 60 s) for an answer that never
+    comes."""
+    other = await open_repository(pg_session_url.render_as_string(hide_password=False))
+    dying = budget(other, rate=1000.0, window_limit=2, window_seconds=2.0)
+    live = budget(pg_repo, rate=1000.0, window_limit=2, window_seconds=2.0, stale_after=60.0)
+    try:
+        await one_in_flight_one_done(dying, live)
+        await dying.close()
+        third = await live.ticket()
+        assert third is not None and third.earlier and third.earlier_done is None
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            await asyncio.sleep(min(seconds, 0.02))  # the poll for the backend to go; never the window
+
+        await live.wait_for(third, sleep)
+        assert live.abandoned == 1
+        assert round(slept[-1]) == 2  # the window counted from when the dead send was given up
+        assert "never completed" not in caplog.text
+    finally:
+        await live.close()
+        await other.close()
+
+
+async def test_a_send_in_flight_on_a_live_worker_is_waited_for(
+    pg_repo: SqlRepository, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same in-flight send on a worker that is alive (slow answer) is polled for until `stale_after`:
+    the budget does not go early just because an answer is late."""
+    slow = budget(pg_repo, rate=1000.0, window_limit=2, window_seconds=2.0)
+    live = budget(pg_repo, rate=1000.0, window_limit=2, window_seconds=2.0, stale_after=0.3)
+    try:
+        await one_in_flight_one_done(slow, live)
+        third = await live.ticket()
+        assert third is not None and third.earlier_done is None
+
+        async def sleep(seconds: float) -> None:
+            await asyncio.sleep(min(seconds, 0.02))
+
+        with caplog.at_level("WARNING", logger="storage.ratebudget"):
+            await live.wait_for(third, sleep)
+        assert live.abandoned == 0
+        assert "never completed" in caplog.text
+    finally:
+        await live.close()
+        await slow.close()
+
+
 async def test_sqlite_has_no_shared_budget(tmp_path: Any) -> None:
     repo = await open_repository(f"sqlite+aiosqlite:///{tmp_path / 'one.sqlite3'}")
     try:

@@ -247,14 +247,17 @@ async def test_linking_telegram_and_web_merges_one_person(
     code = shown.split("关联码：", 1)[1].split()[0]
     assert len(code) == 8 and code.isdigit() and "10 分钟" in shown
 
-    assert "已关联" in last_text(await tg.send(f"/link {code}", user_id=FIRST))
+    asked = last_text(await tg.send(f"/link {code}", user_id=FIRST))
+    assert "确认关联" in asked and "无法撤销" in asked  # nothing merged before the press
+    assert "已关联" in last_text(await tg.press("确认关联", user_id=FIRST))
     await web.send("我的项目")
     (entry,) = await repo.entries_for_user(await internal_id(repo, FIRST))
     assert f"#{entry.id}" in web.last_text()
     assert await repo.membership(CODE, await internal_id(repo, FIRST)) == "active"
 
     # reused, and expired
-    assert "关联码无效" in last_text(await tg.send(f"/link {code}", user_id=OTHER))
+    await tg.send(f"/link {code}", user_id=OTHER)
+    assert "关联码无效" in last_text(await tg.press("确认关联", user_id=OTHER))
     other = await internal_id(repo, OTHER)
     other_web = await open_user(aiohttp_client, server)
     await other_web.send("/link")
@@ -263,7 +266,27 @@ async def test_linking_telegram_and_web_merges_one_person(
         await s.execute(
             update(LinkCodeRow).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
         )
-    assert "关联码无效" in last_text(await tg.send(f"/link {late}", user_id=OTHER))
+    await tg.send(f"/link {late}", user_id=OTHER)
+    assert "关联码无效" in last_text(await tg.press("确认关联", user_id=OTHER))
     assert await internal_id(repo, OTHER) == other  # not linked
     await tg.send("我的项目", user_id=OTHER)
     assert "您还没有填报过项目" in tg.history(OTHER)[-1].text
+
+
+async def test_a_link_code_someone_else_sent_is_not_merged_without_confirming(
+    tg: OfflineChat, repo: SqlRepository, server: TestServer, aiohttp_client: Any
+) -> None:
+    """A stranger's web session shows a code and talks an enterprise's member into typing it: the member
+    is warned, presses 取消, and keeps their entries to themselves."""
+    await tg_fill(tg, FIRST)
+    stranger = await open_user(aiohttp_client, server)
+    await stranger.send("/link")
+    code = stranger.last_text().split("关联码：", 1)[1].split()[0]
+    member = await internal_id(repo, FIRST)
+
+    warned = last_text(await tg.send(f"/link {code}", user_id=FIRST))
+    assert "如果关联码是别人发给您的" in warned
+    assert "未做任何更改" in last_text(await tg.press("取消", user_id=FIRST))
+    assert await internal_id(repo, FIRST) == member
+    await stranger.send("我的项目")
+    assert "您还没有填报过项目" in stranger.last_text()
