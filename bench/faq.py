@@ -50,8 +50,10 @@ BLIND_SET_3 = ROOT / "tests" / "policies" / "blind_questions_3.yaml"
 BLIND_SET_4 = ROOT / "tests" / "policies" / "blind_questions_4.yaml"
 # Written from the seeds only by two writers who never saw the YAML, the matcher or each other's set:
 # set 5 is tuned on in full; set 6 is validation in full and never read question by question.
+# Set 7 (a third writer) was measured once as unseen (round 1), then tuned on in round 2.
 BLIND_SET_5 = ROOT / "tests" / "policies" / "blind_questions_5.yaml"
 BLIND_SET_6 = ROOT / "tests" / "policies" / "blind_questions_6.yaml"
+BLIND_SET_7 = ROOT / "tests" / "policies" / "blind_questions_7.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -312,6 +314,8 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
         sets.append((f"blind{n} VALIDATION", validation, held_out_today, False))
     if BLIND_SET_5.exists():
         sets.append(("blind5 tune (all)", load_cases(BLIND_SET_5), held_out_today, True))
+    if BLIND_SET_7.exists():
+        sets.append(("blind7 tune (all)", load_cases(BLIND_SET_7), held_out_today, True))
     if BLIND_SET_6.exists():
         sets.append(("blind6 VALIDATION (all)", load_cases(BLIND_SET_6), held_out_today, False))
     return sets
