@@ -176,6 +176,31 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # 那 typed for 哪 in a question ("是那天", "在那个"): the answer is a day or a thing.
         (r"(?<=[是在])那(?=天|一天|个|一个|些|年|里)", "哪"),
         (r"(?<![提报成外递移社])交(?![流易通换])", "提交"),
+        # Putting a platform or a list online: the documents say 发布.
+        (r"(?:挂|放|传|贴)(?:到|在|上)?网上去?|挂网", "发布"),
+        # Passing a list up the chain: the documents say 上报 / 报送 (往 must not become 网 by homophones).
+        (r"往上(?:报|提交|送|递)", "上报"),
+        # "Something I don't understand": the secretariat's entry answers 有问题 / 咨询.
+        (r"(?:不明白|不清楚|不懂|搞不懂|弄不懂|不了解)的(?:地方|事情?|问题)|有疑问|有疑惑", "问题"),
+        # The form a user fills in is the list (清单): "填好的表", "把表交上去".
+        (r"的表(?![示达彰态扬现率演决情格单])|(?<=[把将])表(?![示达彰态扬现率演决情])", "的清单"),
+        # Skilled workers: the documents say 技能人才.
+        (r"技术工人|技术型工人|技工(?!学校)|产业工人", "技能人才"),
+        # Technology sold: the documents count 技术合同成交额.
+        (r"卖(?:出去|出|掉)", "成交"),
+        # Holding posts at both the university and the company: the documents say 双聘双跨 / 互聘.
+        (r"两[边头](?:都)?(?:聘|兼职|任职)|双向(?:聘用|聘任|兼职)", "双聘"),
+        # The government buying first: 政府首购.
+        (r"(?:带头|率先|优先|先)(?:买|采购|购买)", "首购"),
+        # Which people firms lack: the documents publish a 人才需求目录.
+        (r"缺(?:哪些|什么|啥|多少)?(?:人才|人)(?![口员])", "人才需求"),
+        (r"比赛|竞赛|赛事", "大赛"),
+        (r"讲讲政策|讲政策|讲解政策|政策讲解|介绍政策|政策介绍", "政策宣讲"),
+        # A consortium's lead scientist: 首席专家.
+        (r"总(?:的|负责的?)?专家|(?:领头|带头|牵头)的?专家|首席科学家", "首席专家"),
+        (r"结(?:上|成|好)对子?|结对子", "结对"),
+        # Housing: one document says 住房, another 安居; keep both.
+        (r"住房(?!安居)|住的地方|租房|买房", "住房安居"),
     )
 )
 
