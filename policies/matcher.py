@@ -201,6 +201,11 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"结(?:上|成|好)对子?|结对子", "结对"),
         # Housing: one document says 住房, another 安居; keep both.
         (r"住房(?!安居)|住的地方|租房|买房", "住房安居"),
+        # Words that only say the asker wants to know: left out, so they do not count as topic words
+        # no entry uses ("想弄清楚…包括哪几块", "具体是哪些区域").
+        (r"(?:想|要)?(?:弄|搞)(?:清楚|明白|懂)|想知道|想了解一下?|(?<=[，,但])不清楚", " "),
+        # Who is responsible: the documents name a 责任单位 or say "(某厅)负责".
+        (r"部门(?=负责|牵头|主管|来管|管|承担|落实)", "单位"),
     )
 )
 
