@@ -185,7 +185,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # The form a user fills in is the list (清单): "填好的表", "把表交上去".
         (r"的表(?![示达彰态扬现率演决情格单])|(?<=[把将])表(?![示达彰态扬现率演决情])", "的清单"),
         # Skilled workers: the documents say 技能人才.
-        (r"技术工人|技术型工人|技工(?!学校)|产业工人", "技能人才"),
+        (r"技术工人|技术型工人|技工(?![学高院]校)|产业工人", "技能人才"),
         # Technology sold: the documents count 技术合同成交额.
         (r"卖(?:出去|出|掉)", "成交"),
         # Holding posts at both the university and the company: the documents say 双聘双跨 / 互聘.

@@ -1,0 +1,56 @@
+"""Everyday words are rewritten to the documents' terms, and only where they are whole words."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.matcher import official_terms
+from policies.normalize import normalize
+
+
+def rewritten(text: str) -> str:
+    return official_terms(normalize(text))
+
+
+@pytest.mark.parametrize(
+    ("typed", "term"),
+    [
+        ("平台哪天挂到网上", "发布"),
+        ("镇街要不要往上报", "上报"),
+        ("有不明白的地方找谁", "问题"),
+        ("把填好的表交给谁", "清单"),
+        ("每年培养多少技术工人", "技能人才"),
+        ("技术合同卖出去多少钱", "成交"),
+        ("老师能不能两边都聘", "双聘"),
+        ("政府会不会带头买", "首购"),
+        ("企业缺哪些人", "人才需求"),
+        ("有没有创业比赛", "大赛"),
+        ("会上讲讲政策吗", "政策宣讲"),
+        ("联合体要不要请总的专家", "首席专家"),
+        ("高新区都结上对了吗", "结对"),
+        ("毕业生住房有保障吗", "安居"),
+        ("这一条由哪个部门负责", "单位负责"),
+    ],
+)
+def test_everyday_word_becomes_the_documents_term(typed: str, term: str) -> None:
+    assert term in rewritten(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("这个表示什么意思", "表示"),  # 表 in 表示 is not the list form
+        ("优秀单位的表彰", "表彰"),
+        ("毕业生住房", "住房"),  # the other document's word stays too
+        ("技工学校", "技工"),  # a school, not skilled workers
+        ("人口缺口", "缺口"),
+    ],
+)
+def test_words_inside_other_words_are_left_alone(typed: str, kept: str) -> None:
+    assert kept in rewritten(typed)
+
+
+def test_words_that_only_say_the_asker_wants_to_know_are_dropped() -> None:
+    rewritten_question = rewritten("我想弄清楚院士机制包括哪几块")
+    assert "清楚" not in rewritten_question
+    assert "院士机制包括哪几块" in rewritten_question
