@@ -204,6 +204,8 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Words that only say the asker wants to know: left out, so they do not count as topic words
         # no entry uses ("想弄清楚…包括哪几块", "具体是哪些区域").
         (r"(?:想|要)?(?:弄|搞)(?:清楚|明白|懂)|想知道|想了解一下?|(?<=[，,但])不清楚", " "),
+        # An on-site check: the documents say 现场考察.
+        (r"(?:去|到)?(?:现场|实地|上门)(?:看看?|查看|检查|核查)|实地考察", "现场考察"),
         # Who is responsible: the documents name a 责任单位 or say "(某厅)负责".
         (r"部门(?=负责|牵头|主管|来管|管|承担|落实)", "单位"),
     )

@@ -30,6 +30,7 @@ def rewritten(text: str) -> str:
         ("高新区都结上对了吗", "结对"),
         ("毕业生住房有保障吗", "安居"),
         ("这一条由哪个部门负责", "单位负责"),
+        ("评审会不会去现场看", "现场考察"),
     ],
 )
 def test_everyday_word_becomes_the_documents_term(typed: str, term: str) -> None:
