@@ -261,7 +261,10 @@ CURATED = ("amount", "ratio", "date", "phone", "address", "url", "count", "issue
 # The words that ask for a fact (any kind's `asks`, plus "咨询/找谁"): what is left of a question
 # without them is its subject ("联合体有问题打哪个电话" -> "联合体有问题").
 _ASKING_RE = re.compile(
-    "|".join(kind.asks.pattern for kind in KINDS) + r"|咨询|找谁|问谁|联系|打(?=\w{0,3}(?:电话|热线))"
+    "|".join(kind.asks.pattern for kind in KINDS)
+    + r"|咨询|找谁|问谁|联系|打(?=\w{0,3}(?:电话|热线))"
+    # What prompts the call is no subject: "有不明白的地方打什么电话" asks the programme's phone.
+    + r"|(?:有)?(?:不明白|不清楚|不懂|搞不懂|弄不懂|疑问)(?:的)?(?:地方|问题)?"
 )
 
 

@@ -148,6 +148,7 @@ _QUOTED_RE = re.compile(r"[“《]([^”》]{2,30})[”》]")
 DEFINE_MATCH = 75.0
 # "哪个厅", "什么局", "各局": asking which office, not naming one.
 _NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的")
+_PLACE_SUFFIXES = frozenset("市区县省镇乡")
 
 
 # Everyday words for what the documents say in official terms, and common homophone typos: the
@@ -208,6 +209,10 @@ def named_offices(text: str) -> list[str]:
     for m in _OFFICE_RE.finditer(text):
         prefix, suffix = m.group(1), m.group(2)
         if prefix[-1] in _NOT_A_NAME:
+            continue
+        # "政府" names an office only after a place (莱西市政府, 区政府): "装备政府会不会带头买" speaks
+        # of the government in general.
+        if suffix == "政府" and prefix[-1] not in _PLACE_SUFFIXES:
             continue
         found.append(prefix[-1] + suffix if suffix in ("局", "厅") else m.group(0))
     return found
@@ -642,6 +647,10 @@ class Matcher:
         if not m:
             return True
         thing = m.group(1) or m.group(2)
+        # "方案的发文字号是什么" asks an attribute of a thing (its number, name, address), not what
+        # a thing is: the fact guards judge it.
+        if "的" in thing:
+            return True
         about = self._subjects[index]
         return any(fuzz.partial_ratio(thing, subject) >= DEFINE_MATCH for subject in about)
 

@@ -8,7 +8,7 @@ import pytest
 
 from policies import cycle
 from policies.loader import load_policy_base
-from policies.matcher import Answer, Matcher
+from policies.matcher import Answer, Matcher, named_offices
 from policies.models import CycleWeek, DatedFact, Document, FaqEntry, PolicyBase
 
 D = dt.date
@@ -384,3 +384,20 @@ def test_a_clear_lead_at_a_modest_score_is_answered(real: Matcher) -> None:
     answer = ask(real, "院士协同创新机制由哪几部分组成")
     assert answer.score < real.threshold
     assert answer.band == "confident" and answer.entry is not None and answer.entry.id == "xha-academician"
+
+
+@pytest.mark.parametrize(
+    ("question", "faq_id"),
+    [
+        ("有不清楚的地方该打哪个电话", "secretariat-phone"),  # the prompt of the call is no subject
+        ("这个方案的发文字号是什么", "sd-doc"),  # an attribute of the document, not what a thing is
+    ],
+)
+def test_fact_questions_with_everyday_framing_are_answered(real: Matcher, question: str, faq_id: str) -> None:
+    answer = ask(real, question)
+    assert answer.band == "confident" and answer.entry is not None and answer.entry.id == faq_id
+
+
+def test_government_in_general_is_not_an_office() -> None:
+    assert named_offices("首台套装备政府会带头采购吗") == []
+    assert named_offices("莱西市政府电话") == ["西市政府"]
