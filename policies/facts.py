@@ -32,7 +32,7 @@ KINDS: tuple[FactKind, ...] = (
         "amount",
         "金额",
         re.compile(
-            rf"多少钱|多少万元|多少元|多少亿|规模有?多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
+            rf"多少钱|多少万元|多少元|多少亿|规模[\u4e00-\u9fff]{{0,3}}多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
             r"|(?:补|奖|贷|拿|领|给)多少|规模多大|年薪|月薪"
         ),
         re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元"),
@@ -209,6 +209,33 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"下一?(?:期|届|场|轮)|下一次|下次"),
         re.compile(r"每(?:年|季度|季|月|周|期|届)|定期|下一(?:期|届|次|批|轮)|常态化"),
     ),
+    # A span in days (公示期几天, 审核要多少个工作日): only a passage that counts days answers it.
+    FactKind(
+        "days",
+        "天数",
+        re.compile(r"(?:几|多少)个?(?:工作日|天)|公示期|公示多久|公示多长"),
+        re.compile(
+            r"(?<![月\d])\d+\s*个?(?:工作日|天|日|周)|(?<!第)[一二两三四五六七八九十]+(?:个工作日|天|周)|公示期"
+        ),
+    ),
+    # The names of the members of a group (签约的三所高校分别是哪几所, 入选名单): only a passage that
+    # lists some answers it, not one that counts them (3所高校).
+    FactKind(
+        "names",
+        "名单",
+        re.compile(r"分别是哪|分别叫什么|名单"),
+        re.compile(r"[\u4e00-\u9fff）”]、[\u4e00-\u9fff“]"),
+    ),
+    # A password or verification code: no document states one.
+    FactKind("password", "密码", re.compile(r"密码|验证码"), re.compile(r"密码")),
+    # The deadline of something (申报什么时候截止): only a passage that states a date, or the list's
+    # deadline and cycle entries (computed), answers it.
+    FactKind(
+        "deadline",
+        "截止时间",
+        re.compile(r"截止|截至|最晚|最迟|ddl|deadline"),
+        re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|第[一二三四五六1-6]周"),
+    ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.
     FactKind(
@@ -219,6 +246,8 @@ KINDS: tuple[FactKind, ...] = (
             r"(?:是谁|叫什么|叫啥|姓什么|名字)(?![选定任派来聘管负])"
             # A contact person's name (联系人叫什么, 联系人的名字和手机号): the documents name none.
             r"|联系人的?(?:叫什么|叫啥|姓什么|名字|姓名)"
+            # Who sits on a body (委员会成员有哪些人): the documents name no members.
+            r"|(?:成员|委员)(?:有哪些人|都?是谁|都有谁|叫什么)"
             r"|第一名|排第一|排名第几|冠军"
         ),
         re.compile(r"(?!)"),
@@ -232,7 +261,10 @@ CURATED = ("amount", "ratio", "date", "phone", "address", "url", "count", "issue
 # The words that ask for a fact (any kind's `asks`, plus "咨询/找谁"): what is left of a question
 # without them is its subject ("联合体有问题打哪个电话" -> "联合体有问题").
 _ASKING_RE = re.compile(
-    "|".join(kind.asks.pattern for kind in KINDS) + r"|咨询|找谁|问谁|联系|打(?=\w{0,3}(?:电话|热线))"
+    "|".join(kind.asks.pattern for kind in KINDS)
+    + r"|咨询|找谁|问谁|联系|打(?=\w{0,3}(?:电话|热线))"
+    # What prompts the call is no subject: "有不明白的地方打什么电话" asks the programme's phone.
+    + r"|(?:有)?(?:不明白|不清楚|不懂|搞不懂|弄不懂|疑问)(?:的)?(?:地方|问题)?"
 )
 
 
