@@ -177,7 +177,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"放出来|挂出来|公布出来", "发布"),
         # Changing a consortium's members: the documents say 增减成员 (by a supplementary agreement).
         (
-            r"(?:增加|新增|(?<![参增])加|减少|减掉|去掉|退出)(?:一个|个|几个|一家|家|两家)?(?:新的?)?成员",
+            r"(?:增加|新增|(?<![参增几])加|减少|减掉|去掉|退出)(?:一个|个|几个|一家|家|两家)?(?:新的?)?成员",
             "增减成员",
         ),
         # 那 typed for 哪 in a question ("是那天", "在那个"): the answer is a day or a thing.
@@ -215,6 +215,23 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:去|到)?(?:现场|实地|上门)(?:看看?|查看|检查|核查)|实地考察", "现场考察"),
         # Who is responsible: the documents name a 责任单位 or say "(某厅)负责".
         (r"部门(?=负责|牵头|主管|来管|管|承担|落实)", "单位"),
+        # Words the homophone fixer would turn into the base's words (经历 -> 经理, 正文 -> 征文,
+        # 对方 -> 对放): given a word the base uses, or left out where they say nothing.
+        (r"经历", "经验"),
+        (r"正文", " "),
+        (r"(?<![面相])对方(?!案|面|向)", " "),
+        (r"刚(?=起步|成立|创办|创业|注册)", " "),
+        # A plan for the future: the documents' phrasings say 计划 / 要.
+        (r"打算", "计划"),
+        # A newer version of a policy: the talent policy is 新政 2.0 版.
+        (r"(?:出|推出|有|发布)?(?:了)?(?:新版本?|升级版|第二版|新一版)", "新政2.0版"),
+        # "What kind of approach": the documents describe 模式 and 机制.
+        (r"路子|门路|套路", "模式机制"),
+        # Pushing firms to act: the documents say 督促.
+        (r"催(?:促|着|一催)?(?![化生眠])", "督促"),
+        (r"评(?:价|定)?人才", "人才评价"),
+        (r"精准引进|定向引进|精准引才|定向招引", "靶向引进"),
+        (r"职务(?:发明)?成果", "职务科技成果"),
     )
 )
 

@@ -31,6 +31,13 @@ def rewritten(text: str) -> str:
         ("毕业生住房有保障吗", "安居"),
         ("这一条由哪个部门负责", "单位负责"),
         ("评审会不会去现场看", "现场考察"),
+        ("市里打算组建几个联合体", "计划"),
+        ("梧桐树政策有没有出新版", "2.0"),
+        ("这项改革走的什么路子", "模式"),
+        ("镇街要不要催着企业填", "督促"),
+        ("怎么评人才", "人才评价"),
+        ("精准引进青年团队", "靶向引进"),
+        ("职务成果能不能先赋权", "职务科技成果"),
     ],
 )
 def test_everyday_word_becomes_the_documents_term(typed: str, term: str) -> None:
@@ -55,3 +62,16 @@ def test_words_that_only_say_the_asker_wants_to_know_are_dropped() -> None:
     rewritten_question = rewritten("我想弄清楚院士机制包括哪几块")
     assert "清楚" not in rewritten_question
     assert "院士机制包括哪几块" in rewritten_question
+
+
+def test_words_the_homophone_fixer_would_damage_are_given_the_bases_words() -> None:
+    assert "经验" in rewritten("对工作经历有要求吗")
+    assert "正文" not in rewritten("文件正文有几部分")
+    assert "对方" not in rewritten("怎么找到对方的联系人")
+    assert "对方案" in rewritten("对方案有意见找谁")  # 对 + 方案, not 对方
+
+
+def test_how_many_members_is_not_adding_members() -> None:
+    # The homophone fixer turns 几家 into 几加 (a word the base uses); 几加成员 still asks how many.
+    assert "增减成员" not in rewritten("联合体需要几加成员")
+    assert "增减成员" in rewritten("联合体能不能加成员")
