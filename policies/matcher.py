@@ -201,7 +201,8 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:带头|率先|优先|先)(?:买|采购|购买)", "首购"),
         # Which people firms lack: the documents publish a 人才需求目录.
         (r"缺(?:哪些|什么|啥|多少)?(?:人才|人)(?![口员])", "人才需求"),
-        (r"比赛|竞赛|赛事", "大赛"),
+        # Contests: one document says 大赛, another 挑战赛 (以赛引才); keep both.
+        (r"比赛|竞赛|赛事", "大赛挑战赛"),
         (r"讲讲政策|讲政策|讲解政策|政策讲解|介绍政策|政策介绍", "政策宣讲"),
         # A consortium's lead scientist: 首席专家.
         (r"总(?:的|负责的?)?专家|(?:领头|带头|牵头)的?专家|首席科学家", "首席专家"),
@@ -232,6 +233,10 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"评(?:价|定)?人才", "人才评价"),
         (r"精准引进|定向引进|精准引才|定向招引", "靶向引进"),
         (r"职务(?:发明)?成果", "职务科技成果"),
+        # Recruiting people: the documents say 引才 / 引进.
+        (r"(?:挖|抢|招揽)(?:人才|人)", "引才"),
+        # "In my district": the documents say 所在区.
+        (r"辖区(?:内|里)?", "所在区"),
     )
 )
 
