@@ -237,6 +237,14 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:挖|抢|招揽)(?:人才|人)", "引才"),
         # "In my district": the documents say 所在区.
         (r"辖区(?:内|里)?", "所在区"),
+        # A filing that runs out: the documents say 有效期满 and 重新申请备案.
+        (r"(?<=有效期)(?:到了|到期了?|过了|结束了?|用完了?)", "满"),
+        (r"(?<!直)到期(?!日)", "期满"),
+        (r"(?:继续|再次|再|接着|续)备案|续期", "重新申请备案"),
+        # A list that goes back to the university: the documents say 反馈高校.
+        (r"(?:回到|返回|转回|回给|退回|返给|还给)(?=高校|科研机构|院所)", "反馈"),
+        # A template: the documents attach a 参考提纲.
+        (r"(?:模板|模版|范本|样表|范文)(?!参考提纲)", "模板参考提纲"),
     )
 )
 

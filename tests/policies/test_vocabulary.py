@@ -42,6 +42,11 @@ def rewritten(text: str) -> str:
         ("有没有竞赛可以参加", "挑战赛"),
         ("企业想去高校挖人", "引才"),
         ("辖区企业怎么申报", "所在区"),
+        ("备案有效期到了怎么办", "有效期满"),
+        ("联合体到期以后呢", "期满"),
+        ("三年后能不能续期", "重新申请备案"),
+        ("清单什么时候返回给学校", "反馈高校"),
+        ("建设方案有范本吗", "参考提纲"),
     ],
 )
 def test_everyday_word_becomes_the_documents_term(typed: str, term: str) -> None:
@@ -56,6 +61,7 @@ def test_everyday_word_becomes_the_documents_term(typed: str, term: str) -> None
         ("毕业生住房", "住房"),  # the other document's word stays too
         ("技工学校", "技工"),  # a school, not skilled workers
         ("人口缺口", "缺口"),
+        ("到期日是哪天", "到期日"),
     ],
 )
 def test_words_inside_other_words_are_left_alone(typed: str, kept: str) -> None:
@@ -79,3 +85,10 @@ def test_how_many_members_is_not_adding_members() -> None:
     # The homophone fixer turns 几家 into 几加 (a word the base uses); 几加成员 still asks how many.
     assert "增减成员" not in rewritten("联合体需要几加成员")
     assert "增减成员" in rewritten("联合体能不能加成员")
+
+
+def test_rewrites_are_stable_when_applied_again() -> None:
+    """The matcher rewrites twice (before and after homophone fixing): no term may grow."""
+    for typed in ("建设方案有模板吗", "毕业生住房", "有没有创业比赛", "有效期到了怎么办"):
+        once = rewritten(typed)
+        assert official_terms(once) == once
