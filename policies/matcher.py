@@ -245,6 +245,9 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:回到|返回|转回|回给|退回|返给|还给)(?=高校|科研机构|院所)", "反馈"),
         # A template: the documents attach a 参考提纲.
         (r"(?:模板|模版|范本|样表|范文)(?!参考提纲)", "模板参考提纲"),
+        # An asker saying they work for some office ("我是区直部门的", "我们是市直单位"): it names no
+        # topic, and 区直 would pull the question to the entry that lists a document's recipients.
+        (r"^我们?(?:是|在)(?:区直|市直|省直|区里|市里|省里|政府)?的?(?:部门|单位|机关)的?", " "),
     )
 )
 

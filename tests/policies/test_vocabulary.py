@@ -92,3 +92,8 @@ def test_rewrites_are_stable_when_applied_again() -> None:
     for typed in ("建设方案有模板吗", "毕业生住房", "有没有创业比赛", "有效期到了怎么办"):
         once = rewritten(typed)
         assert official_terms(once) == once
+
+
+def test_saying_one_works_for_an_office_names_no_topic() -> None:
+    assert "区直" not in rewritten("我是区直部门的，联合体怎么备案")
+    assert "区直" in rewritten("文件发给了区直哪些单位")  # not an introduction: kept
