@@ -97,3 +97,16 @@ def test_rewrites_are_stable_when_applied_again() -> None:
 def test_saying_one_works_for_an_office_names_no_topic() -> None:
     assert "区直" not in rewritten("我是区直部门的，联合体怎么备案")
     assert "区直" in rewritten("文件发给了区直哪些单位")  # not an introduction: kept
+
+
+@pytest.mark.parametrize(
+    ("damaged", "word"),
+    [("公基金怎么取", "公积金"), ("工咨多少", "工资"), ("人才工寓", "人才公寓"), ("交设保", "社保")],
+)
+def test_everyday_words_the_homophone_fixer_damaged_are_put_back(damaged: str, word: str) -> None:
+    assert word in rewritten(damaged)
+
+
+def test_words_the_base_uses_are_not_put_back() -> None:
+    assert "人工咨询" in rewritten("人工咨询电话")
+    assert "赶上截止" in rewritten("没赶上截止日期")
