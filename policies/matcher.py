@@ -214,6 +214,8 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:想|要)?(?:弄|搞)(?:清楚|明白|懂)|想知道|想了解一下?|(?<=[，,但])不清楚", " "),
         # An on-site check: the documents say 现场考察.
         (r"(?:去|到)?(?:现场|实地|上门)(?:看看?|查看|检查|核查)|实地考察", "现场考察"),
+        # "Hand it in / up" (交上去, 报上去): the direction says nothing the documents' 提交 / 上报 lack.
+        (r"(?<=提交|上报|报送)(?:上去|过去|上来)", " "),
         # Everyday words the homophone fixer turns into the base's characters (工资 -> 工咨, 公积金 ->
         # 公基金, 社保 -> 设保): put back on the second pass, so a question off the documents' subject
         # keeps the words that show it is (none of the damaged forms is a word the base uses).

@@ -47,6 +47,7 @@ def rewritten(text: str) -> str:
         ("三年后能不能续期", "重新申请备案"),
         ("清单什么时候返回给学校", "反馈高校"),
         ("建设方案有范本吗", "参考提纲"),
+        ("清单什么时候交上去", "提交 "),
     ],
 )
 def test_everyday_word_becomes_the_documents_term(typed: str, term: str) -> None:
