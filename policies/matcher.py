@@ -177,7 +177,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"放出来|挂出来|公布出来", "发布"),
         # Changing a consortium's members: the documents say 增减成员 (by a supplementary agreement).
         (
-            r"(?:增加|新增|(?<![参增])加|减少|减掉|去掉|退出)(?:一个|个|几个|一家|家|两家)?(?:新的?)?成员",
+            r"(?:增加|新增|(?<![参增几])加|减少|减掉|去掉|退出)(?:一个|个|几个|一家|家|两家)?(?:新的?)?成员",
             "增减成员",
         ),
         # 那 typed for 哪 in a question ("是那天", "在那个"): the answer is a day or a thing.
@@ -201,7 +201,8 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:带头|率先|优先|先)(?:买|采购|购买)", "首购"),
         # Which people firms lack: the documents publish a 人才需求目录.
         (r"缺(?:哪些|什么|啥|多少)?(?:人才|人)(?![口员])", "人才需求"),
-        (r"比赛|竞赛|赛事", "大赛"),
+        # Contests: one document says 大赛, another 挑战赛 (以赛引才); keep both.
+        (r"比赛|竞赛|赛事", "大赛挑战赛"),
         (r"讲讲政策|讲政策|讲解政策|政策讲解|介绍政策|政策介绍", "政策宣讲"),
         # A consortium's lead scientist: 首席专家.
         (r"总(?:的|负责的?)?专家|(?:领头|带头|牵头)的?专家|首席科学家", "首席专家"),
@@ -213,8 +214,62 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:想|要)?(?:弄|搞)(?:清楚|明白|懂)|想知道|想了解一下?|(?<=[，,但])不清楚", " "),
         # An on-site check: the documents say 现场考察.
         (r"(?:去|到)?(?:现场|实地|上门)(?:看看?|查看|检查|核查)|实地考察", "现场考察"),
+        # "Hand it in / up" (交上去, 报上去): the direction says nothing the documents' 提交 / 上报 lack.
+        (r"(?<=提交|上报|报送)(?:上去|过去|上来)", " "),
+        # Everyday words the homophone fixer turns into the base's characters (工资 -> 工咨, 公积金 ->
+        # 公基金, 社保 -> 设保): put back on the second pass, so a question off the documents' subject
+        # keeps the words that show it is (none of the damaged forms is a word the base uses).
+        (r"公基金", "公积金"),
+        (r"至照", "执照"),
+        (r"工咨(?!询)", "工资"),
+        (r"设保", "社保"),
+        (r"手入", "收入"),
+        (r"每越", "每月"),
+        (r"落互", "落户"),
+        (r"组车", "租车"),
+        (r"就益", "就医"),
+        (r"计场", "机场"),
+        (r"示品", "食品"),
+        (r"基术", "基数"),
+        (r"上截(?!止)", "上届"),
+        (r"加技扣", "加计扣"),
+        (r"工寓", "公寓"),
+        (r"哪税", "纳税"),
+        (r"新授", "新手"),
         # Who is responsible: the documents name a 责任单位 or say "(某厅)负责".
         (r"部门(?=负责|牵头|主管|来管|管|承担|落实)", "单位"),
+        # Words the homophone fixer would turn into the base's words (经历 -> 经理, 正文 -> 征文,
+        # 对方 -> 对放): given a word the base uses, or left out where they say nothing.
+        (r"经历", "经验"),
+        (r"正文", " "),
+        (r"(?<![面相])对方(?!案|面|向)", " "),
+        (r"刚(?=起步|成立|创办|创业|注册)", " "),
+        # A plan for the future: the documents' phrasings say 计划 / 要.
+        (r"打算", "计划"),
+        # A newer version of a policy: the talent policy is 新政 2.0 版.
+        (r"(?:出|推出|有|发布)?(?:了)?(?:新版本?|升级版|第二版|新一版)", "新政2.0版"),
+        # "What kind of approach": the documents describe 模式 and 机制.
+        (r"路子|门路|套路", "模式机制"),
+        # Pushing firms to act: the documents say 督促.
+        (r"催(?:促|着|一催)?(?![化生眠])", "督促"),
+        (r"评(?:价|定)?人才", "人才评价"),
+        (r"精准引进|定向引进|精准引才|定向招引", "靶向引进"),
+        (r"职务(?:发明)?成果", "职务科技成果"),
+        # Recruiting people: the documents say 引才 / 引进.
+        (r"(?:挖|抢|招揽)(?:人才|人)", "引才"),
+        # "In my district": the documents say 所在区.
+        (r"辖区(?:内|里)?", "所在区"),
+        # A filing that runs out: the documents say 有效期满 and 重新申请备案.
+        (r"(?<=有效期)(?:到了|到期了?|过了|结束了?|用完了?)", "满"),
+        (r"(?<!直)到期(?!日)", "期满"),
+        (r"(?:继续|再次|再|接着|续)备案|续期", "重新申请备案"),
+        # A list that goes back to the university: the documents say 反馈高校.
+        (r"(?:回到|返回|转回|回给|退回|返给|还给)(?=高校|科研机构|院所)", "反馈"),
+        # A template: the documents attach a 参考提纲.
+        (r"(?:模板|模版|范本|样表|范文)(?!参考提纲)", "模板参考提纲"),
+        # An asker saying they work for some office ("我是区直部门的", "我们是市直单位"): it names no
+        # topic, and 区直 would pull the question to the entry that lists a document's recipients.
+        (r"^我们?(?:是|在)(?:区直|市直|省直|区里|市里|省里|政府)?的?(?:部门|单位|机关)的?", " "),
     )
 )
 
