@@ -56,6 +56,7 @@ ALTERNATIVES = 3
 LEAD_MIN_SCORE = 25.0
 LEAD_MARGIN = 15.0
 LEAD_MAX_MISSING = 0.4
+REWRITES_KEPT = 4  # the questions being answered just now (Matcher._rewrite)
 # A short fact question whose subject is more than this share unknown to the best entry is only
 # suggested (see Matcher._off_subject).
 SUBJECT_MISSING = 0.4
@@ -410,6 +411,7 @@ class Matcher:
                     subjects.append(found.group(1) or found.group(2))
             self._subjects.append(tuple(s for s in subjects if s))
         # Homophone typos are corrected against every word the base uses (see retrieval.Homophones).
+        self._rewrites: dict[str, str] = {}  # question -> _rewrite(question)
         self._homophones = retrieval.Homophones(
             [norm for _, norm in raw] + [k for ks in self._keywords for k in ks],
             answers,
@@ -443,6 +445,19 @@ class Matcher:
         for k, p in enumerate(self._phrasings):
             self._phrasings_of[p.entry].append(p)
             self._phrasing_indices[p.entry].append(k)
+
+    def _rewrite(self, question: str) -> str:
+        """The question as scored: normalised, everyday words to the documents' terms, homophone typos
+        corrected (and the terms applied again). Several steps of one answer need it (the synonym table
+        is dozens of regular expressions), so the last few are remembered — only a few, so repeating
+        a question is no faster (and benchmarks that cycle through questions measure the real cost)."""
+        found = self._rewrites.get(question)
+        if found is None:
+            found = official_terms(self._homophones.fix(official_terms(normalize(question))))
+            if len(self._rewrites) >= REWRITES_KEPT:
+                self._rewrites.clear()
+            self._rewrites[question] = found
+        return found
 
     @staticmethod
     def _weigh(token: str, idf: float) -> float:
@@ -520,7 +535,7 @@ class Matcher:
             # A clause scored alone must not lose the context's subject: an entry that leaves out more
             # of the whole question than the entry that leaves out least (研究所 … 创新联合体 … 对高校
             # 院所有什么要求: the marine entry fits the last clause, not the consortium) pays for it.
-            runs = content_runs(official_terms(self._homophones.fix(official_terms(normalize(question)))))
+            runs = content_runs(self._rewrite(question))
             floor = min(missing.values(), default=0.0)
             for variant in clauses:
                 for score, i, _ in self._scores_of(variant):
@@ -535,7 +550,7 @@ class Matcher:
 
     def _scores_of(self, question: str) -> list[tuple[float, int, float]]:
         """(score, entry index, Features.missing) for the shortlisted entries of one variant."""
-        norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
+        norm = self._rewrite(question)
         if not norm:
             return []
         bonus = self._intent_bonus(norm)
@@ -656,7 +671,7 @@ class Matcher:
             or score < LEAD_MIN_SCORE + self.threshold_for(question) - self.threshold
         ):
             return False
-        norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
+        norm = self._rewrite(question)
         return _missing_share(content_runs(norm), self._answer_bags[best]) <= LEAD_MAX_MISSING
 
     def _off_subject(self, question: str, index: int) -> str:
@@ -670,7 +685,7 @@ class Matcher:
         asked = clean(question)
         if not (facts.asked_kinds(asked) or _DEADLINE_RE.search(asked)):
             return ""
-        norm = official_terms(self._homophones.fix(official_terms(normalize(question))))
+        norm = self._rewrite(question)
         runs = content_runs(facts.subject(_WEEK_RE.sub(" ", _DEADLINE_RE.sub(" ", norm))))
         if _missing_share(runs, self._answer_bags[index] | GENERIC_TOKENS) <= SUBJECT_MISSING:
             return ""
