@@ -2,11 +2,13 @@
 
 Building means parsing the YAML, converting Traditional script, indexing every phrasing and answer and
 the homophone tables: about 0.3 s of CPU, most of a one-question `bot.py ask`. The result depends only on
-the data files and on this package's code, so it is pickled under a key made of both (SHA-256 of every
-data file and every `policies/*.py`, plus the Python version): any edit to the data or the code makes a
-new key, and a stale file is never read. The cache is the same kind of thing as `__pycache__` — written
-by the same user, next to nothing secret — and anything wrong with it (missing, unreadable, truncated,
-another version) just means building as before. `POLICY_CACHE_DIR=off` turns it off.
+the data files, on this package's code and on the libraries whose tables it copies (OpenCC's conversion,
+pypinyin's readings), so it is pickled under a key made of all of them (SHA-256 of every data file and
+every `policies/*.py`, the Python version and those libraries' versions): any edit to the data or the
+code, or an upgraded library, makes a new key, and a stale file is never read. The cache is the same
+kind of thing as `__pycache__` — written by the same user, next to nothing secret — and anything wrong
+with it (missing, unreadable, truncated, another version) just means building as before.
+`POLICY_CACHE_DIR=off` turns it off.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import pickle
 import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from policies.loader import load_policy_base
@@ -26,13 +29,21 @@ from policies.models import PolicyBase
 logger = logging.getLogger(__name__)
 
 _CODE_DIR = Path(__file__).resolve().parent
+# Libraries whose data ends up inside the built matcher (or decides how it is built).
+_LIBRARIES = ("opencc-python-reimplemented", "pypinyin", "rapidfuzz", "PyYAML")
 _PREFIX = "matcher-"
 KEEP = 3  # cache files kept (a few data versions side by side: /reload back and forth)
 
 
 def fingerprint(directory: Path) -> str:
-    """SHA-256 over the data files under `directory`, this package's code and the Python version."""
+    """SHA-256 over the data files under `directory`, this package's code, the Python version and the
+    versions of `_LIBRARIES`."""
     digest = hashlib.sha256(sys.version.encode())
+    for library in _LIBRARIES:
+        try:
+            digest.update(f"{library}={metadata.version(library)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library}=?\0".encode())
     for root, label in ((Path(directory), "data"), (_CODE_DIR, "code")):
         files = sorted(root.rglob("*.y*ml")) if label == "data" else sorted(root.glob("*.py"))
         for path in files:

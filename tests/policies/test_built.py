@@ -117,3 +117,12 @@ def test_only_the_newest_few_versions_are_kept(data_dir: Path, tmp_path: Path) -
 )
 def test_the_cache_folder_comes_from_the_environment(environ: dict[str, str], expected: Path | None) -> None:
     assert Settings.from_environ(environ).policy_cache_dir == expected
+
+
+def test_an_upgraded_library_is_a_new_key(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matcher copies OpenCC's and pypinyin's tables: another version of either must not be served
+    the tables of the old one."""
+    before = built.fingerprint(data_dir)
+    real = built.metadata.version
+    monkeypatch.setattr(built.metadata, "version", lambda name: "999.0" if name == "pypinyin" else real(name))
+    assert built.fingerprint(data_dir) != before
