@@ -60,6 +60,10 @@ REWRITES_KEPT = 4  # the questions being answered just now (Matcher._rewrite)
 # A short fact question whose subject is more than this share unknown to the best entry is only
 # suggested (see Matcher._off_subject).
 SUBJECT_MISSING = 0.4
+# Entries whose answers compute dates (the list's deadline, the cycle's weeks) for any quarter and year:
+# a date, deadline or next-time question is theirs to answer, and a year they never mention is no sign
+# of another subject.
+COMPUTED_DATE_KINDS = frozenset({"deadline", "cycle_week"})
 # Below this score a topic is not "close" to the question; a decline then offers the
 # programme's everyday topics (deadline, cycle) instead of noise.
 MIN_ALTERNATIVE_SCORE = 15.0
@@ -649,7 +653,7 @@ class Matcher:
         off = self._off_subject(question, best)
         # The list's deadline and cycle weeks are computed for the list only: a deadline question
         # about another subject (区校联动项目的申报截止日期) is not answered with them, even tentatively.
-        if off == "decline" or (off and self.entries[best].kind in ("deadline", "cycle_week")):
+        if off == "decline" or (off and self.entries[best].kind in COMPUTED_DATE_KINDS):
             return "decline"
         if not off and self._clear_lead(question, ranked):
             return "confident"
@@ -736,7 +740,7 @@ class Matcher:
             return False
         # A year the entry never mentions (莱西2025年的目标 vs a report of 2024's figures): another
         # year's fact. Deadline and cycle entries compute dates for any year.
-        if entry.kind not in ("deadline", "cycle_week") and any(
+        if entry.kind not in COMPUTED_DATE_KINDS and any(
             year not in self._texts[index] for year in _YEAR_RE.findall(asked)
         ):
             return False
@@ -771,7 +775,7 @@ class Matcher:
         found = entry.fact_map
         lacking = []
         for kind in facts.asked_kinds(asked):
-            if kind in ("date", "next", "deadline") and entry.kind in ("deadline", "cycle_week"):
+            if kind in ("date", "next", "deadline") and entry.kind in COMPUTED_DATE_KINDS:
                 continue
             if not facts.states(kind, found, entry.answer):
                 lacking.append(kind)
