@@ -162,32 +162,27 @@ class RateBudget:
             except Exception:  # already gone
                 log.debug("Could not invalidate the rate budget's connection", exc_info=True)
 
-    async def _scalar(self, statement: Any, **params: Any) -> Any:
-        async with self._lock:  # one statement at a time on the budget's own connection
+    async def _run(self, statement: Any, **params: Any) -> Any:
+        """Run one statement for this bot on the budget's own connection (one at a time; a failure
+        drops the connection); the result is buffered, so it is read after the lock is released."""
+        async with self._lock:
             conn = await self._connection()
             try:
-                result = await conn.execute(statement, {"bot": self.bot_id, **params})
-                return result.scalar_one_or_none() if result.returns_rows else None
+                return await conn.execute(statement, {"bot": self.bot_id, **params})
             except BaseException:
                 await self._drop()
                 raise
+
+    async def _scalar(self, statement: Any, **params: Any) -> Any:
+        result = await self._run(statement, **params)
+        return result.scalar_one_or_none() if result.returns_rows else None
 
     async def ticket(self, *, bulk: bool = False) -> Ticket | None:
         """Reserve the next global slot. None: a bulk request refused because replies (or other bulk
         requests) have the grid booked more than `bulk_horizon` ahead."""
         horizon = self.bulk_horizon if bulk else _UNBOUNDED
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                row = (
-                    await conn.execute(
-                        _SLOT, {"bot": self.bot_id, "iv": self.interval, "horizon": horizon,
-                                "limit": self.window_limit},
-                    )
-                ).first()  # fmt: skip
-            except BaseException:
-                await self._drop()
-                raise
+        result = await self._run(_SLOT, iv=self.interval, horizon=horizon, limit=self.window_limit)
+        row = result.first()
         if row is None:
             self.refusals += 1
             return None
@@ -221,13 +216,7 @@ class RateBudget:
     async def _earlier_done(self, seq: int) -> float | None:
         """Seconds since send `seq` completed (<= 0); 0.0 (now) if its worker died with it in flight;
         None while it is in flight on a live worker."""
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                row = (await conn.execute(_EARLIER, {"bot": self.bot_id, "seq": seq})).first()
-            except BaseException:
-                await self._drop()
-                raise
+        row = (await self._run(_EARLIER, seq=seq)).first()
         if row is None:  # pruned long ago
             return 0.0
         done, worker_gone = row
