@@ -127,7 +127,8 @@ class MembershipFlow:
 
     # -- 同意 / 拒绝 -----------------------------------------------------------------------------------
     async def button(self, actor: Actor, data: str) -> list[Reply]:
-        """mb:y:<code>:<user> / mb:n:<code>:<user>, honoured only for an active member of <code>."""
+        """mb:y:<code>:<user> / mb:n:<code>:<user>, honoured only for an active member of <code>; the
+        /link confirmation's buttons (mb:l:…, mb:l-) go to `link_button`."""
         if data.startswith((CB_LINK, CB_LINK_CANCEL)):
             return await self.link_button(actor, data)
         approve = data.startswith(CB_YES)
