@@ -34,6 +34,7 @@ from bench.faq import (  # noqa: E402
     BLIND_SET_4,
     BLIND_SET_5,
     BLIND_SET_6,
+    BLIND_SET_8,
     Case,
     correct,
     load_cases,
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = load_cases(path)
         halves.append((f"{name} tune", [c for c in cases if split_of(c.question) == "tune"]))
         halves.append((f"{name} VAL", [c for c in cases if split_of(c.question) == "validation"]))
-    for name, path in (("b5 tune", BLIND_SET_5), ("b6 VAL", BLIND_SET_6)):
+    for name, path in (("b5 tune", BLIND_SET_5), ("b6 tune", BLIND_SET_6), ("b8 VAL", BLIND_SET_8)):
         if path.exists():
             halves.append((name, load_cases(path)))
     head = "".join(f"{h:>16}" for h, _ in halves)
