@@ -57,6 +57,8 @@ BLIND_SET_7 = ROOT / "tests" / "policies" / "blind_questions_7.yaml"
 # Set 8 (a fourth writer, seeds only) replaced set 6 as validation: never read question by question, never
 # tuned on. Set 6 became a tune set once set 8 existed (it had only ever been measured in aggregate).
 BLIND_SET_8 = ROOT / "tests" / "policies" / "blind_questions_8.yaml"
+# Set 9 (a fifth writer, seeds only, same recipe) was written as tune material from the start.
+BLIND_SET_9 = ROOT / "tests" / "policies" / "blind_questions_9.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -321,6 +323,8 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
         sets.append(("blind7 tune (all)", load_cases(BLIND_SET_7), held_out_today, True))
     if BLIND_SET_6.exists():
         sets.append(("blind6 tune (all)", load_cases(BLIND_SET_6), held_out_today, True))
+    if BLIND_SET_9.exists():
+        sets.append(("blind9 tune (all)", load_cases(BLIND_SET_9), held_out_today, True))
     if BLIND_SET_8.exists():
         sets.append(("blind8 VALIDATION (all)", load_cases(BLIND_SET_8), held_out_today, False))
     return sets

@@ -35,6 +35,7 @@ from bench.faq import (  # noqa: E402
     BLIND_SET_5,
     BLIND_SET_6,
     BLIND_SET_8,
+    BLIND_SET_9,
     Case,
     correct,
     load_cases,
@@ -196,7 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         cases = load_cases(path)
         halves.append((f"{name} tune", [c for c in cases if split_of(c.question) == "tune"]))
         halves.append((f"{name} VAL", [c for c in cases if split_of(c.question) == "validation"]))
-    for name, path in (("b5 tune", BLIND_SET_5), ("b6 tune", BLIND_SET_6), ("b8 VAL", BLIND_SET_8)):
+    later = (
+        ("b5 tune", BLIND_SET_5),
+        ("b6 tune", BLIND_SET_6),
+        ("b9 tune", BLIND_SET_9),
+        ("b8 VAL", BLIND_SET_8),
+    )
+    for name, path in later:
         if path.exists():
             halves.append((name, load_cases(path)))
     head = "".join(f"{h:>16}" for h, _ in halves)
