@@ -32,7 +32,7 @@ KINDS: tuple[FactKind, ...] = (
         "amount",
         "金额",
         re.compile(
-            rf"多少钱|多少万元|多少元|多少亿|规模[\u4e00-\u9fff]{{0,3}}多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
+            rf"多少钱|多少万元|多少元|多少亿|(?<!人才)(?<!队伍)(?<!人员)规模[\u4e00-\u9fff]{{0,3}}多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
             r"|(?:补|奖|贷|拿|领|给)多少|规模多大|年薪|月薪"
         ),
         re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元"),
@@ -87,6 +87,8 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"
             r"|(?:数量|家数|个数|人数)[\u4e00-\u9fff]{0,2}(?:够不够|够吗|够了吗|达标吗|达不达标)"
+            # The size of a workforce ("人才规模想做到多大"): the documents count people (110万人).
+            r"|(?:人才|队伍|人员)(?:规模|总量|总数)[\u4e00-\u9fff]{0,4}(?:多大|多少|几)"
         ),
         re.compile(
             r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
@@ -109,6 +111,8 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             r"有效期|多久有效|几年有效|有效多久|管几年|管多久|期限多长|到期"
             r"|(?:挂|挂职|任职|聘|派驻|服务期|当).{0,4}(?:多长时间|多久|几年|几个月)"
+            # A term of office (科技副总任期几年): the documents set none.
+            r"|(?:任期|聘期|任职期|服务期|派驻期|挂职期)[\u4e00-\u9fff]{0,3}(?:多长|多久|几年|几个月|多少年)"
         ),
         re.compile(r"有效期|不超过\d+年|\d+年内"),
     ),
@@ -223,7 +227,8 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "names",
         "名单",
-        re.compile(r"分别是哪|分别叫什么|名单"),
+        # "是哪三所高校", "哪两家": the asker knows how many and wants their names; "具体是哪几个".
+        re.compile(r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+(?:所|家|位|名|个)|具体是哪几"),
         re.compile(r"[\u4e00-\u9fff）”]、[\u4e00-\u9fff“]"),
     ),
     # A password or verification code: no document states one.
@@ -235,6 +240,57 @@ KINDS: tuple[FactKind, ...] = (
         "截止时间",
         re.compile(r"截止|截至|最晚|最迟|ddl|deadline"),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|第[一二三四五六1-6]周"),
+    ),
+    # The month something happens (每年几月开展): only a passage naming a month or a season of the year
+    # answers it (the list's cycle entries state weeks and dates, computed).
+    FactKind(
+        "month",
+        "月份",
+        re.compile(r"(?:几|哪个|哪一个|哪几个|什么)月份?(?![几\d])|什么季节"),
+        re.compile(
+            r"\d{1,2}\s*月|(?<![一每])[一二三四五六七八九十]{1,2}月|年底|年初|年中|上半年|下半年|月份"
+            r"|第[一二三四五六1-6]周"
+        ),
+    ),
+    # The year a goal is to be reached (到哪一年, 目标年份, 什么时候要做到): a passage stating a target
+    # year ("到2028年", "2026年底") answers it, not one dated by its issue (日期为2024年9月19日).
+    FactKind(
+        "target_year",
+        "目标年份",
+        re.compile(
+            r"到哪一?年|目标年份|哪一?年(?:前|底|要|能|会)"
+            # Not "什么时候完成首轮发布" (a past event, dated): a goal is still to be reached.
+            r"|什么时候(?:要|能|才能|可以)(?:做到|实现|完成|达到)|什么时候(?:初见成效|见效)"
+        ),
+        re.compile(r"到\d{4}\s*年|\d{4}\s*年(?:底|前|末|内)|\d{4}\s*[-—至]\s*\d{4}\s*年"),
+    ),
+    # Which office is in charge (哪个部门牵头, 归哪个局): a passage naming an office that leads or is
+    # responsible answers it (not "谁负责", which a party such as 高校 answers) ("（省科技厅负责）", "责任单位：…"), not one where a firm leads (链主企业牵头).
+    FactKind(
+        "in_charge",
+        "负责单位",
+        re.compile(
+            r"(?:哪个|哪些|哪几个|什么|哪一个)(?:部门|厅|局|机关|处室)(?:来|在)?(?:负责|牵头|主管|主抓|抓总|管)"
+            r"|归哪个?(?:部门|厅|局)|责任单位"
+        ),
+        re.compile(
+            r"(?:厅|局|部|委|办|管委|政府|中心|处|核心区|科协|工委)[^。；]{0,12}?(?:负责|牵头|抓总|组织)"
+            r"|责任单位|由[^。；]{0,30}(?:厅|局|部|委|处)"
+        ),
+    ),
+    # Which division of an office (市科技局哪个处): only a passage naming one (…重大专项处) answers.
+    FactKind(
+        "division",
+        "处室",
+        re.compile(r"(?:哪个|哪一个|什么|哪些)(?:处室|科室|处)(?!理|罚|分)"),
+        re.compile(r"(?:专项|秘书|管理|规划|人事|事务|发展|合作|计划|服务|政策|法规|综合)处|处室|科室"),
+    ),
+    # Pay for someone's work (当科普信息员有没有报酬): only a passage that speaks of pay answers it.
+    FactKind(
+        "pay",
+        "报酬",
+        re.compile(r"报酬|酬劳|薪酬|劳务费|薪水"),
+        re.compile(r"报酬|酬劳|薪酬|劳务费|工资|薪|津贴|补贴|补助|\d+\s*元"),
     ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.
