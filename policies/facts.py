@@ -227,9 +227,17 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "names",
         "名单",
-        # "是哪三所高校", "哪两家": the asker knows how many and wants their names; "具体是哪几个".
-        re.compile(r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+(?:所|家|位|名|个)|具体是哪几"),
+        # "哪两个", "具体是哪几个": the asker wants the items listed.
+        re.compile(r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+个|具体是哪几"),
         re.compile(r"[\u4e00-\u9fff）”]、[\u4e00-\u9fff“]"),
+    ),
+    # The institutions counted ("是哪三所高校", "哪两家院所"): the asker knows how many and wants them
+    # named; only a passage listing institutions (中国海工院、中船海装院) answers, not "3所驻青高校院所".
+    FactKind(
+        "members",
+        "单位名单",
+        re.compile(r"哪[两三四五六七八九十\d]+(?:所|家|位|名)"),
+        re.compile(r"(?:大学|学院|院|所|公司|集团|企业|中心|局|厅|委|部|馆|站|园|室)[）”]?、"),
     ),
     # A password or verification code: no document states one.
     FactKind("password", "密码", re.compile(r"密码|验证码"), re.compile(r"密码")),
