@@ -74,7 +74,7 @@ KINDS: tuple[FactKind, ...] = (
         "日期",
         re.compile(
             # "电话是几号" asks a phone number, not a date.
-            r"哪天|哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
+            r"(?<![写填])哪天|(?<![写填])哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
             r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动|办)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
@@ -95,6 +95,8 @@ KINDS: tuple[FactKind, ...] = (
             r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
             # "四大创新圈", "三项任务" (not the ubiquitous "一个"); "与几个高校合作就填几张" (as many as).
             r"|(?<![第每一])[二两三四五六七八九十]+(?:个|项|条|大)|就[^。]{0,4}几(?:张|个|份|家)"
+            # "5+5+7" counts the industries of each group (not "10+1", the name of an industry system).
+            r"|\d+\+\d+\+\d+"
         ),
     ),
     FactKind(
@@ -121,7 +123,11 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "criteria",
         "条件",
-        re.compile(r"(?:申报|申请|认定|评定|评选|入选)[\u4e00-\u9fff]{0,4}(?:条件|标准|要求)"),
+        re.compile(
+            r"(?:申报|申请|认定|评定|评选|入选)[\u4e00-\u9fff]{0,4}(?:条件|标准|要求)"
+            # "组建条件", "满足啥条件": the same criteria asked with another verb.
+            r"|(?:组建|牵头|加入|成立)[\u4e00-\u9fff]{0,2}(?:条件|资格)|(?:满足|具备|符合)[\u4e00-\u9fff]{0,3}条件"
+        ),
         re.compile(r"条件[：:]|条件是|须为|应为|应具备|应拥有|不少于"),
     ),
     # Steps of a procedure: only an entry that describes steps answers "…流程/手续/步骤".

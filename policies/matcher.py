@@ -203,7 +203,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Technology sold: the documents count 技术合同成交额.
         (r"卖(?:出去|出|掉)", "成交"),
         # Holding posts at both the university and the company: the documents say 双聘双跨 / 互聘.
-        (r"两[边头](?:都)?(?:聘|兼职|兼任|任职|挂职|挂|兼)(?:着|上)?|双向(?:聘用|聘任|兼职)", "双聘"),
+        (r"两[边头](?:都)?(?:聘|兼职|兼任|任职|挂职|挂|兼)+(?:着|上)?|双向(?:聘用|聘任|兼职)|双聘(?!双跨)", "双聘双跨"),
         # The government buying first: 政府首购.
         (r"(?:带头|率先|优先|先)(?:买|采购|购买)", "首购"),
         # Which people firms lack: the documents publish a 人才需求目录.
@@ -311,6 +311,30 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Words that frame a clause and say nothing about the topic ("除了…还", "那边", "具体").
         (r"除了|那边|这边|那块|这块|具体|这件事|这个事情?|这事", " "),
         (r"(?:有|是)?(?:什么|啥|没有|哪些)?(?:说法|讲法)(?:吗)?", " "),
+        # The party that leads a consortium: the documents say 牵头单位 / 牵头企业.
+        (r"牵头的(?=企业|单位|公司)", "牵头"),
+        (r"牵头(?:方|的一方)", "牵头单位"),
+        # A filing that runs out and is filed again: 有效期满, 重新申请备案.
+        (r"满期", "期满"),
+        (r"(?:再|再次|重新)(?:申请|申报)(?!备案)", "重新申请备案"),
+        # Missing the deadline: the documents speak of 延期 (延长一周).
+        (r"赶不上|来不及|没赶上(?!截止)|错过了?(?=截止|时间|期限|日期)|补救", "延期"),
+        # The cycle's weeks as people count them: the documents say 第六周, 第三周 …
+        (r"最后一周|最后那?一?个?(?:星期|礼拜)", "第六周"),
+        (r"(?<=第)([1-6一二三四五六几])个?(?:星期|礼拜)", r"\1周"),
+        # How a list is passed on: the documents say 路径 (指定的路径) and 发至.
+        (r"渠道|途径", "路径"),
+        (r"发(?:出去|过去)|送(?:出去|过去)|转(?:出去|过去)", "发至"),
+        # The minimum asked (起码, 最少): the documents say 至少 (the homophone fixer makes 起码 企码).
+        (r"起码|最起码|最少(?=要|得|需要|跟|与|和)", "至少"),
+        # The steps of a procedure: 流程 / 步骤 (要走哪几步).
+        (r"(?:要走|走)?哪几步|几个步骤|分几步", "流程步骤"),
+        # What a contract must say: the documents say 协议应明确.
+        (r"(?:要|必须|得|应该)?写(?:清楚|明白|明确|进去)", "明确"),
+        # Filling in online: the information is entered on the 开放共享平台.
+        (r"网上(?=(?:还|也|要|需要|得)*(?:填|登记|录入))", "开放共享平台"),
+        # Pointing at a clause or an example ("这一条", "比如…之类的") names no topic.
+        (r"这一?条(?!件)|这一项|之类的?|比如说?|例如", " "),
         # An asker saying they work for some office ("我是区直部门的", "我们是市直单位"): it names no
         # topic, and 区直 would pull the question to the entry that lists a document's recipients.
         (r"^我们?(?:是|在)(?:区直|市直|省直|区里|市里|省里|政府)?的?(?:部门|单位|机关)的?", " "),
