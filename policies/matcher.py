@@ -293,7 +293,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"先用(?:着|了|上)?(?:以?后|过后|之后)?再?(?:给钱|付钱|付费|交钱|掏钱|付款)|先用后付", "先使用后付费"),
         (r"(?:一次性)?(?:付不起|掏不起|付不出|拿不出钱)", "后付费"),
         # Recruiting students together: the documents say 校企联合招生.
-        (r"(?:一起|一块儿?|共同|合起来)招(?=学生|生|新生)", "联合"),
+        (r"(?:一起|一块儿?|共同|合起来)(?=招(?:学生|生|新生))", "联合"),
         (r"招(?:学生|新生)", "招生"),
         # Skilled workers and the size of the workforce, as the documents count them.
         (r"技能型人才|技术型人才|高技能人才", "技能人才"),
