@@ -245,6 +245,8 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"哪[两三四五六七八九十\d]+(?:所|家|位|名)"),
         re.compile(r"(?:大学|学院|院|所|公司|集团|企业|中心|局|厅|委|部|馆|站|园|室)[）”]?、"),
     ),
+    # The port of a web address (网址后面的端口号): a passage giving an address with its port answers.
+    FactKind("port", "端口", re.compile(r"端口"), re.compile(r"https?://[^\s/]+:\d{2,5}")),
     # A password or verification code: no document states one.
     FactKind("password", "密码", re.compile(r"密码|验证码"), re.compile(r"密码")),
     # The deadline of something (申报什么时候截止): only a passage that states a date, or the list's
@@ -278,8 +280,9 @@ KINDS: tuple[FactKind, ...] = (
         ),
         re.compile(r"到\d{4}\s*年|\d{4}\s*年(?:底|前|末|内)|\d{4}\s*[-—至]\s*\d{4}\s*年"),
     ),
-    # Which office is in charge (哪个部门牵头, 归哪个局): a passage naming an office that leads or is
-    # responsible answers it (not "谁负责", which a party such as 高校 answers) ("（省科技厅负责）", "责任单位：…"), not one where a firm leads (链主企业牵头).
+    # Which office is in charge (哪个部门牵头, 归哪个局; not "谁负责", which a party such as 高校
+    # answers): a passage naming an office that leads or is responsible answers it ("（省科技厅负责）",
+    # "责任单位：…"), not one where a firm leads (链主企业牵头).
     FactKind(
         "in_charge",
         "负责单位",

@@ -203,7 +203,10 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Technology sold: the documents count 技术合同成交额.
         (r"卖(?:出去|出|掉)", "成交"),
         # Holding posts at both the university and the company: the documents say 双聘双跨 / 互聘.
-        (r"两[边头](?:都)?(?:聘|兼职|兼任|任职|挂职|挂|兼)+(?:着|上)?|双向(?:聘用|聘任|兼职)|双聘(?!双跨)", "双聘双跨"),
+        (
+            r"两[边头](?:都)?(?:聘|兼职|兼任|任职|挂职|挂|兼)+(?:着|上)?|双向(?:聘用|聘任|兼职)|双聘(?!双跨)",
+            "双聘双跨",
+        ),
         # The government buying first: 政府首购.
         (r"(?:带头|率先|优先|先)(?:买|采购|购买)", "首购"),
         # Which people firms lack: the documents publish a 人才需求目录.
@@ -278,7 +281,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:模板|模版|范本|样表|范文)(?!参考提纲)", "模板参考提纲"),
         # A round of the programme: the documents say 季度 and 周期 (每季度填报周期运行制度); not
         # 首轮 / 第一轮 (the first release) or 下一轮 (the next one).
-        (r"(?<![第首下上这])一轮|一个?回合", "一个季度周期"),
+        (r"(?<![第首下上这])一轮|一个?回合|(?<![第下上这每])一期(?!工程|项目)", "一个季度周期"),
         (r"每(?:一)?轮", "每季度"),
         # Verbs that only say "do" (弄, 搞, 整) after a question word carry no topic.
         (r"(?:(?<=怎么)|(?<=怎样)|(?<=如何)|(?<=多久)|(?<=咋))(?:弄|搞|整|操作|办)(?!理)", " "),
@@ -290,7 +293,10 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Not being blamed for a failure: the documents say 容错免责.
         (r"(?:不|会|怕|担心)?被(?:追责|问责|追究责任)|不追责|免于追责|宽容失败|允许失败", "容错免责"),
         # Use first, pay later: the documents say 先使用后付费.
-        (r"先用(?:着|了|上)?(?:以?后|过后|之后)?再?(?:给钱|付钱|付费|交钱|掏钱|付款)|先用后付", "先使用后付费"),
+        (
+            r"先用(?:着|了|上)?(?:以?后|过后|之后)?再?(?:给钱|付钱|付费|交钱|掏钱|付款)|先用后付",
+            "先使用后付费",
+        ),
         (r"(?:一次性)?(?:付不起|掏不起|付不出|拿不出钱)", "后付费"),
         # Recruiting students together: the documents say 校企联合招生.
         (r"(?:一起|一块儿?|共同|合起来)(?=招(?:学生|生|新生))", "联合"),
@@ -318,7 +324,11 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"满期", "期满"),
         (r"(?:再|再次|重新)(?:申请|申报)(?!备案)", "重新申请备案"),
         # Missing the deadline: the documents speak of 延期 (延长一周).
-        (r"赶不上|来不及|没赶上(?!截止)|错过了?(?=截止|时间|期限|日期)|补救", "延期"),
+        (
+            r"赶不上|来不及|没赶上(?!截止)|错过了?(?=截止|时间|期限|日期)|补救"
+            r"|(?:提交|交)(?:晚了?|迟了)|晚交|迟交|晚了几天",
+            "延期",
+        ),
         # The cycle's weeks as people count them: the documents say 第六周, 第三周 …
         (r"最后一周|最后那?一?个?(?:星期|礼拜)", "第六周"),
         (r"(?<=第)([1-6一二三四五六几])个?(?:星期|礼拜)", r"\1周"),
@@ -335,6 +345,13 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"网上(?=(?:还|也|要|需要|得)*(?:填|登记|录入))", "开放共享平台"),
         # Pointing at a clause or an example ("这一条", "比如…之类的") names no topic.
         (r"这一?条(?!件)|这一项|之类的?|比如说?|例如", " "),
+        # Asking frames the filler list leaves ("想问下", "咨询下", "帮我查下"): no topic.
+        (r"(?:我)?(?:想|要)?(?:问|咨询|请教|打听)一?下(?!载)|帮(?:我|忙)(?:查|看)(?:一下|下|看)?", " "),
+        # The "下" that normalize's filler list leaves of "我想问下…" (it drops 我想问).
+        (r"^下(?!载|季|一|个|次|周|半|月|属|级|面|发|拨|达|班|午|旬|游|步|期|届|轮|回|列|放|沉|线)", " "),
+        # How a text or a task is divided: the documents say 共分为五个部分, 哪几个方面.
+        (r"分成|划分为|划分成|分作", "分为"),
+        (r"哪几块(?:内容)?|几大块", "哪几个方面"),
         # An asker saying they work for some office ("我是区直部门的", "我们是市直单位"): it names no
         # topic, and 区直 would pull the question to the entry that lists a document's recipients.
         (r"^我们?(?:是|在)(?:区直|市直|省直|区里|市里|省里|政府)?的?(?:部门|单位|机关)的?", " "),

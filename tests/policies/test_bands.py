@@ -214,6 +214,7 @@ def test_a_month_term_names_or_pay_the_best_entry_lacks_are_declined(matcher: Ma
         ("联合体的事归市科技局哪个处", "重大专项处"),  # the division, not the filing entry
         ("一体改革到哪一年初步形成融合格局", "2028"),  # the target year, not the issue date
         ("海工院所里要创新运行模式的是哪两家", "中船海装院"),  # institutions a passage lists
+        ("开放共享平台用的哪个端口", "9001"),  # the port of the address the entry gives
     ],
 )
 def test_the_entry_stating_the_office_division_year_or_names_asked_is_answered(

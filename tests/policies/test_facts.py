@@ -42,6 +42,7 @@ from policies.normalize import clean
         ("人才规模多大", "count"),
         ("联合体组建条件", "criteria"),
         ("牵头企业得满足哪些条件", "criteria"),
+        ("网址的端口号是多少", "port"),
     ],
 )
 def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
@@ -98,6 +99,8 @@ def test_the_subject_keeps_what_money_is_asked_about() -> None:
         ("members", "创新中国海工院、中船海装院运行模式", True),
         ("count", "赋能新区“5+5+7”产业体系", True),
         ("count", "围绕“10+1”创新型产业体系", False),  # a name, not a count
+        ("port", "网址：https://qddxcyqgx.xihaian.gov.cn:9001/", True),
+        ("port", "网址：https://www.qingdao.gov.cn/", False),
     ],
 )
 def test_a_passage_states_a_kind_only_with_such_a_fact(kind: str, passage: str, stated: bool) -> None:
