@@ -32,8 +32,8 @@ KINDS: tuple[FactKind, ...] = (
         "amount",
         "金额",
         re.compile(
-            rf"多少钱|多少万元|多少元|多少亿|规模[\u4e00-\u9fff]{{0,3}}多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
-            r"|(?:补|奖|贷|拿|领|给)多少|规模多大|年薪|月薪"
+            rf"多少钱|多少万元|多少元|多少亿|(?<!人才)(?<!队伍)(?<!人员)规模[\u4e00-\u9fff]{{0,3}}多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
+            r"|(?:补|奖|贷|拿|领|给)多少|年薪|月薪"
         ),
         re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元"),
     ),
@@ -74,7 +74,7 @@ KINDS: tuple[FactKind, ...] = (
         "日期",
         re.compile(
             # "电话是几号" asks a phone number, not a date.
-            r"哪天|哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
+            r"(?<![写填])哪天|(?<![写填])哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
             r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动|办)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
@@ -87,12 +87,16 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"
             r"|(?:数量|家数|个数|人数)[\u4e00-\u9fff]{0,2}(?:够不够|够吗|够了吗|达标吗|达不达标)"
+            # The size of a workforce ("人才规模想做到多大"): the documents count people (110万人).
+            r"|(?:人才|队伍|人员)(?:规模|总量|总数)[\u4e00-\u9fff]{0,4}(?:多大|多少|几)"
         ),
         re.compile(
             r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
             r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
             # "四大创新圈", "三项任务" (not the ubiquitous "一个"); "与几个高校合作就填几张" (as many as).
             r"|(?<![第每一])[二两三四五六七八九十]+(?:个|项|条|大)|就[^。]{0,4}几(?:张|个|份|家)"
+            # "5+5+7" counts the industries of each group (not "10+1", the name of an industry system).
+            r"|\d+\+\d+\+\d+"
         ),
     ),
     FactKind(
@@ -109,6 +113,8 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             r"有效期|多久有效|几年有效|有效多久|管几年|管多久|期限多长|到期"
             r"|(?:挂|挂职|任职|聘|派驻|服务期|当).{0,4}(?:多长时间|多久|几年|几个月)"
+            # A term of office (科技副总任期几年): the documents set none.
+            r"|(?:任期|聘期|任职期|服务期|派驻期|挂职期)[\u4e00-\u9fff]{0,3}(?:多长|多久|几年|几个月|多少年)"
         ),
         re.compile(r"有效期|不超过\d+年|\d+年内"),
     ),
@@ -117,7 +123,11 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "criteria",
         "条件",
-        re.compile(r"(?:申报|申请|认定|评定|评选|入选)[\u4e00-\u9fff]{0,4}(?:条件|标准|要求)"),
+        re.compile(
+            r"(?:申报|申请|认定|评定|评选|入选)[\u4e00-\u9fff]{0,4}(?:条件|标准|要求)"
+            # "组建条件", "满足啥条件": the same criteria asked with another verb.
+            r"|(?:组建|牵头|加入|成立)[\u4e00-\u9fff]{0,2}(?:条件|资格)|(?:满足|具备|符合)[\u4e00-\u9fff]{0,3}条件"
+        ),
         re.compile(r"条件[：:]|条件是|须为|应为|应具备|应拥有|不少于"),
     ),
     # Steps of a procedure: only an entry that describes steps answers "…流程/手续/步骤".
@@ -223,9 +233,20 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "names",
         "名单",
-        re.compile(r"分别是哪|分别叫什么|名单"),
+        # "哪两个", "具体是哪几个": the asker wants the items listed.
+        re.compile(r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+个|具体是哪几"),
         re.compile(r"[\u4e00-\u9fff）”]、[\u4e00-\u9fff“]"),
     ),
+    # The institutions counted ("是哪三所高校", "哪两家院所"): the asker knows how many and wants them
+    # named; only a passage listing institutions (中国海工院、中船海装院) answers, not "3所驻青高校院所".
+    FactKind(
+        "members",
+        "单位名单",
+        re.compile(r"哪[两三四五六七八九十\d]+(?:所|家|位|名)"),
+        re.compile(r"(?:大学|学院|院|所|公司|集团|企业|中心|局|厅|委|部|馆|站|园|室)[）”]?、"),
+    ),
+    # The port of a web address (网址后面的端口号): a passage giving an address with its port answers.
+    FactKind("port", "端口", re.compile(r"端口"), re.compile(r"https?://[^\s/]+:\d{2,5}")),
     # A password or verification code: no document states one.
     FactKind("password", "密码", re.compile(r"密码|验证码"), re.compile(r"密码")),
     # The deadline of something (申报什么时候截止): only a passage that states a date, or the list's
@@ -235,6 +256,58 @@ KINDS: tuple[FactKind, ...] = (
         "截止时间",
         re.compile(r"截止|截至|最晚|最迟|ddl|deadline"),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|第[一二三四五六1-6]周"),
+    ),
+    # The month something happens (每年几月开展): only a passage naming a month or a season of the year
+    # answers it (the list's cycle entries state weeks and dates, computed).
+    FactKind(
+        "month",
+        "月份",
+        re.compile(r"(?:几|哪个|哪一个|哪几个|什么)月份?(?![几\d])|什么季节"),
+        re.compile(
+            r"\d{1,2}\s*月|(?<![一每])[一二三四五六七八九十]{1,2}月|年底|年初|年中|上半年|下半年|月份"
+            r"|第[一二三四五六1-6]周"
+        ),
+    ),
+    # The year a goal is to be reached (到哪一年, 目标年份, 什么时候要做到): a passage stating a target
+    # year ("到2028年", "2026年底") answers it, not one dated by its issue (日期为2024年9月19日).
+    FactKind(
+        "target_year",
+        "目标年份",
+        re.compile(
+            r"到哪一?年|目标年份|哪一?年(?:前|底|要|能|会)"
+            # Not "什么时候完成首轮发布" (a past event, dated): a goal is still to be reached.
+            r"|什么时候(?:要|能|才能|可以)(?:做到|实现|完成|达到)|什么时候(?:初见成效|见效)"
+        ),
+        re.compile(r"到\d{4}\s*年|\d{4}\s*年(?:底|前|末|内)|\d{4}\s*[-—至]\s*\d{4}\s*年"),
+    ),
+    # Which office is in charge (哪个部门牵头, 归哪个局; not "谁负责", which a party such as 高校
+    # answers): a passage naming an office that leads or is responsible answers it ("（省科技厅负责）",
+    # "责任单位：…"), not one where a firm leads (链主企业牵头).
+    FactKind(
+        "in_charge",
+        "负责单位",
+        re.compile(
+            r"(?:哪个|哪些|哪几个|什么|哪一个)(?:部门|厅|局|机关|处室)(?:来|在)?(?:负责|牵头|主管|主抓|抓总|管)"
+            r"|归哪个?(?:部门|厅|局)|责任单位"
+        ),
+        re.compile(
+            r"(?:厅|局|部|委|办|管委|政府|中心|处|核心区|科协|工委)[^。；]{0,12}?(?:负责|牵头|抓总|组织)"
+            r"|责任单位|由[^。；]{0,30}(?:厅|局|部|委|处)"
+        ),
+    ),
+    # Which division of an office (市科技局哪个处): only a passage naming one (…重大专项处) answers.
+    FactKind(
+        "division",
+        "处室",
+        re.compile(r"(?:哪个|哪一个|什么|哪些)(?:处室|科室|处)(?!理|罚|分)"),
+        re.compile(r"(?:专项|秘书|管理|规划|人事|事务|发展|合作|计划|服务|政策|法规|综合)处|处室|科室"),
+    ),
+    # Pay for someone's work (当科普信息员有没有报酬): only a passage that speaks of pay answers it.
+    FactKind(
+        "pay",
+        "报酬",
+        re.compile(r"报酬|酬劳|薪酬|劳务费|薪水"),
+        re.compile(r"报酬|酬劳|薪酬|劳务费|工资|薪|津贴|补贴|补助|\d+\s*元"),
     ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.

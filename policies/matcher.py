@@ -161,6 +161,8 @@ _PLACE_SUFFIXES = frozenset("市区县省镇乡")
 _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), official)
     for pattern, official in (
+        # Vocational schools: the documents say 职业院校 (before 学校 becomes 高校).
+        (r"职业(?:学校|院校|高校)|职校|技校", "职业院校"),
         (r"大学(?!城|生|科技园)|学校|高等院校", "高校"),
         (r"工厂|我们厂|厂里|单位里", "企业"),
         (r"高企", "高新技术企业"),
@@ -201,7 +203,10 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Technology sold: the documents count 技术合同成交额.
         (r"卖(?:出去|出|掉)", "成交"),
         # Holding posts at both the university and the company: the documents say 双聘双跨 / 互聘.
-        (r"两[边头](?:都)?(?:聘|兼职|任职)|双向(?:聘用|聘任|兼职)", "双聘"),
+        (
+            r"两[边头](?:都)?(?:聘|兼职|兼任|任职|挂职|挂|兼)+(?:着|上)?|双向(?:聘用|聘任|兼职)|双聘(?!双跨)",
+            "双聘双跨",
+        ),
         # The government buying first: 政府首购.
         (r"(?:带头|率先|优先|先)(?:买|采购|购买)", "首购"),
         # Which people firms lack: the documents publish a 人才需求目录.
@@ -260,6 +265,8 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"评(?:价|定)?人才", "人才评价"),
         (r"精准引进|定向引进|精准引才|定向招引", "靶向引进"),
         (r"职务(?:发明)?成果", "职务科技成果"),
+        # The reform of such results that the documents pilot is 职务科技成果"先赋权、后转化"改革.
+        (r"(?<=职务科技成果)\s*的?(?:那块|这块|方面|这方面)?(?:的)?(?:改革|试点)+", "先赋权后转化改革试点"),
         # Recruiting people: the documents say 引才 / 引进.
         (r"(?:挖|抢|招揽)(?:人才|人)", "引才"),
         # "In my district": the documents say 所在区.
@@ -272,6 +279,79 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:回到|返回|转回|回给|退回|返给|还给)(?=高校|科研机构|院所)", "反馈"),
         # A template: the documents attach a 参考提纲.
         (r"(?:模板|模版|范本|样表|范文)(?!参考提纲)", "模板参考提纲"),
+        # A round of the programme: the documents say 季度 and 周期 (每季度填报周期运行制度); not
+        # 首轮 / 第一轮 (the first release) or 下一轮 (the next one).
+        (r"(?<![第首下上这])一轮|一个?回合|(?<![第下上这每])一期(?!工程|项目)", "一个季度周期"),
+        (r"每(?:一)?轮", "每季度"),
+        # Verbs that only say "do" (弄, 搞, 整) after a question word carry no topic.
+        (r"(?:(?<=怎么)|(?<=怎样)|(?<=如何)|(?<=多久)|(?<=咋))(?:弄|搞|整|操作|办)(?!理)", " "),
+        # Who did well: the documents publish a 贡献度榜单 (ranking).
+        (r"(?:谁|哪些|哪家|哪个)(?:做|干|搞)得(?:最)?(?:好|不错|出色)|排名|排行", "贡献度榜单"),
+        # An expert panel advising the reform: the documents say 专家咨询委员会.
+        (r"专家(?:组|团|班子)|智囊团?|(?:组|搭)个?班子|顾问团", "专家咨询委员会"),
+        (r"出主意|出谋划策|当参谋", "决策咨询"),
+        # Not being blamed for a failure: the documents say 容错免责.
+        (r"(?:不|会|怕|担心)?被(?:追责|问责|追究责任)|不追责|免于追责|宽容失败|允许失败", "容错免责"),
+        # Use first, pay later: the documents say 先使用后付费.
+        (
+            r"先用(?:着|了|上)?(?:以?后|过后|之后)?再?(?:给钱|付钱|付费|交钱|掏钱|付款)|先用后付",
+            "先使用后付费",
+        ),
+        (r"(?:一次性)?(?:付不起|掏不起|付不出|拿不出钱)", "后付费"),
+        # Recruiting students together: the documents say 校企联合招生.
+        (r"(?:一起|一块儿?|共同|合起来)(?=招(?:学生|生|新生))", "联合"),
+        (r"招(?:学生|新生)", "招生"),
+        # Skilled workers and the size of the workforce, as the documents count them.
+        (r"技能型人才|技术型人才|高技能人才", "技能人才"),
+        (r"人才(?:规模|数量|总数)", "人才总量"),
+        # A target to be reached: the documents say 新增 (…以上) and 突破.
+        (r"(?:再|多|新)增加(?=\d|多少|几)", "新增"),
+        (r"(?:发展|做|增长|扩大|提高)到(?=\d|多少|几|多大)", "突破"),
+        # Reforming education, science and talent together: the documents' 一体改革.
+        (r"一起改(?:革)?|一块儿?改(?:革)?|一并改(?:革)?|统一改革", "一体改革"),
+        (r"初见成效|见到成效|有成效", "初步形成"),
+        # Putting something online: 挂上去 / 放上去 as 发布 (see 挂出来 above).
+        (r"(?:挂|放|传|贴)(?:上去|上来|上网)", "发布"),
+        # A form handed in: 交表 / 填表 is the list (清单).
+        (r"(?<=提交)表(?![示达彰态扬现率演决情])|(?<=填)表(?![示达彰态扬现率演决情])", "清单"),
+        # Words that frame a clause and say nothing about the topic ("除了…还", "那边", "具体").
+        (r"除了|那边|这边|那块|这块|具体|这件事|这个事情?|这事", " "),
+        (r"(?:有|是)?(?:什么|啥|没有|哪些)?(?:说法|讲法)(?:吗)?", " "),
+        # The party that leads a consortium: the documents say 牵头单位 / 牵头企业.
+        (r"牵头的(?=企业|单位|公司)", "牵头"),
+        (r"牵头(?:方|的一方)", "牵头单位"),
+        # A filing that runs out and is filed again: 有效期满, 重新申请备案.
+        (r"满期", "期满"),
+        (r"(?:再|再次|重新)(?:申请|申报)(?!备案)", "重新申请备案"),
+        # Missing the deadline: the documents speak of 延期 (延长一周).
+        (
+            r"赶不上|来不及|没赶上(?!截止)|错过了?(?=截止|时间|期限|日期)|补救"
+            r"|(?:提交|交)(?:晚了?|迟了)|晚交|迟交|晚了几天",
+            "延期",
+        ),
+        # The cycle's weeks as people count them: the documents say 第六周, 第三周 …
+        (r"最后一周|最后那?一?个?(?:星期|礼拜)", "第六周"),
+        (r"(?<=第)([1-6一二三四五六几])个?(?:星期|礼拜)", r"\1周"),
+        # How a list is passed on: the documents say 路径 (指定的路径) and 发至.
+        (r"渠道|途径", "路径"),
+        (r"发(?:出去|过去)|送(?:出去|过去)|转(?:出去|过去)", "发至"),
+        # The minimum asked (起码, 最少): the documents say 至少 (the homophone fixer makes 起码 企码).
+        (r"起码|最起码|最少(?=要|得|需要|跟|与|和)", "至少"),
+        # The steps of a procedure: 流程 / 步骤 (要走哪几步).
+        (r"(?:要走|走)?哪几步|几个步骤|分几步", "流程步骤"),
+        # What a contract must say: the documents say 协议应明确.
+        (r"(?:要|必须|得|应该)?写(?:清楚|明白|明确|进去)", "明确"),
+        # Filling in online: the information is entered on the 开放共享平台.
+        (r"网上(?=(?:还|也|要|需要|得)*(?:填|登记|录入))", "开放共享平台"),
+        # Pointing at a clause or an example ("这一条", "比如…之类的") names no topic.
+        (r"这一?条(?!件)|这一项|之类的?|比如说?|例如", " "),
+        # Asking frames the filler list leaves ("想问下", "咨询下", "帮我查下"): no topic.
+        (r"(?:我)?(?:想|要)?(?:问|咨询|请教|打听)一?下(?!载)|帮(?:我|忙)(?:查|看)(?:一下|下|看)?", " "),
+        # The "下" that normalize's filler list leaves of "我想问下…" (it drops 我想问).
+        (r"^下(?!载|季|一|个|次|周|半|月|属|级|面|发|拨|达|班|午|旬|游|步|期|届|轮|回|列|放|沉|线)", " "),
+        # How a text or a task is divided: the documents say 共分为五个部分, 哪几个方面.
+        (r"分成|划分为|划分成|分作", "分为"),
+        (r"哪几块(?:内容)?|几大块", "哪几个方面"),
         # An asker saying they work for some office ("我是区直部门的", "我们是市直单位"): it names no
         # topic, and 区直 would pull the question to the entry that lists a document's recipients.
         (r"^我们?(?:是|在)(?:区直|市直|省直|区里|市里|省里|政府)?的?(?:部门|单位|机关)的?", " "),

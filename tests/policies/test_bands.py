@@ -190,3 +190,53 @@ def test_money_dates_sign_up_and_offices_the_best_entry_lacks_are_declined(
 def test_money_an_entry_does_state_is_still_answered(matcher: Matcher) -> None:
     answer = matcher.answer("买鲁科保有补贴吗", TODAY)
     assert answer.band == "confident" and "保费补贴" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "莱创汇沙龙一般几月份举办",  # no month is stated
+        "产业教授聘期几年",  # no term of office is stated
+        "科技成果直通车上签约的是哪三家企业",  # counted (3家), never named
+        "科普信息员当了有报酬吗",  # no pay is stated
+        "科技副总在企业的任期有多长",
+    ],
+)
+def test_a_month_term_names_or_pay_the_best_entry_lacks_are_declined(matcher: Matcher, question: str) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "decline", (question, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("区校联动方案由哪个厅牵头制定", "省科技厅牵头"),  # the office in charge, not the tasks' 链主企业
+        ("联合体的事归市科技局哪个处", "重大专项处"),  # the division, not the filing entry
+        ("一体改革到哪一年初步形成融合格局", "2028"),  # the target year, not the issue date
+        ("海工院所里要创新运行模式的是哪两家", "中船海装院"),  # institutions a passage lists
+        ("开放共享平台用的哪个端口", "9001"),  # the port of the address the entry gives
+    ],
+)
+def test_the_entry_stating_the_office_division_year_or_names_asked_is_answered(
+    matcher: Matcher, question: str, fact: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident" and fact in answer.text, (question, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("职业学校和企业能联合招学生吗", "职业院校"),  # 职业学校 -> 职业院校, 招学生 -> 招生
+        ("高新区至少和几家高校结对，起码一家吗", "至少与1家高校"),  # 起码 -> 至少
+        ("联合体备案满期了还能再申请吗", "重新申请备案"),  # 满期 -> 期满, 再申请 -> 重新申请备案
+        ("清单来不及交了还有补救办法吗", "延长一周"),  # lateness -> 延期
+        ("季度最后一周会出什么", "贡献度榜单"),  # 最后一周 -> 第六周
+        ("新区一体改革哪一年要见效", "2028"),
+    ],
+)
+def test_everyday_words_for_rounds_lateness_and_minimums_are_answered(
+    matcher: Matcher, question: str, fact: str
+) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident" and fact in answer.text, (question, answer.text)

@@ -32,6 +32,17 @@ from policies.normalize import clean
         ("系统的初始密码", "password"),
         ("项目申报什么时候截止", "deadline"),
         ("评审委员会成员都是谁", "person"),
+        ("评审一般安排在几月份", "month"),
+        ("这项改革到哪一年完成", "target_year"),
+        ("这项任务由哪个厅牵头", "in_charge"),
+        ("归科技局哪个处管", "division"),
+        ("志愿者有报酬吗", "pay"),
+        ("合作的是哪两所高校", "members"),
+        ("产业教授聘期多久", "validity"),
+        ("人才规模多大", "count"),
+        ("联合体组建条件", "criteria"),
+        ("牵头企业得满足哪些条件", "criteria"),
+        ("网址的端口号是多少", "port"),
     ],
 )
 def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
@@ -46,6 +57,13 @@ def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
         ("跟几个高校合作就填几张清单吗", "maximum"),
         ("几月几日发布", "days"),  # a date
         ("每年有哪些人才政策", "person"),  # 哪些人 of 哪些人才
+        ("几个月能办完", "month"),  # a span, not a month
+        ("几月几日发布", "month"),  # a date
+        ("什么时候完成首轮发布", "target_year"),  # a past event, dated
+        ("每季度第一周是谁负责整理清单", "in_charge"),  # a party (高校), not an office
+        ("清单交上来以后怎么处理", "division"),
+        ("人才规模多大", "amount"),  # people, not money
+        ("新增项目那一栏是写哪天签的吗", "date"),  # what to fill in, not a date asked
     ],
 )
 def test_look_alike_wording_is_not_that_kind(question: str, kind: str) -> None:
@@ -68,6 +86,21 @@ def test_the_subject_keeps_what_money_is_asked_about() -> None:
         ("deadline", "按程序申请备案", False),
         ("names", "来自3所驻青高校院所", False),
         ("names", "中国海洋大学、山东大学等", True),
+        ("month", "每年9月开展评审", True),
+        ("month", "适时开展绩效评价", False),
+        ("target_year", "到2028年，新区初步形成", True),
+        ("target_year", "日期为2024年9月19日", False),  # the issue date is no goal's year
+        ("in_charge", "同等条件下享有优先使用权。（省科技厅负责）", True),
+        ("in_charge", "由链主企业牵头，探索企业出题", False),
+        ("division", "青岛市科学技术局高新技术与重大专项处", True),
+        ("division", "移交司法机关依法处理", False),
+        ("members", "来自3所驻青高校院所", False),
+        ("members", "发布新平台、新服务", False),  # a list, but of no institutions
+        ("members", "创新中国海工院、中船海装院运行模式", True),
+        ("count", "赋能新区“5+5+7”产业体系", True),
+        ("count", "围绕“10+1”创新型产业体系", False),  # a name, not a count
+        ("port", "网址：https://qddxcyqgx.xihaian.gov.cn:9001/", True),
+        ("port", "网址：https://www.qingdao.gov.cn/", False),
     ],
 )
 def test_a_passage_states_a_kind_only_with_such_a_fact(kind: str, passage: str, stated: bool) -> None:
