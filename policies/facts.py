@@ -195,12 +195,13 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"最多|至多|上限|封顶|最高|不超过|不得超过|以内|以下"),
     ),
     # A loan's own terms (how much one may borrow, its interest rate): the documents state subsidies
-    # on loans (贴息40%, 最高50万元), never what a bank lends or charges.
+    # on loans (贴息40%, 最高50万元), never what a bank lends or charges: no document states an interest
+    # rate, so any 利率 (鲁科贷 利率) asks one.
     FactKind(
         "loan",
         "贷款条件",
         re.compile(
-            r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|(?:银行|贷款?)[\u4e00-\u9fff]{0,4}利率|授信额度"
+            r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|利率|授信额度"
         ),
         re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
     ),
