@@ -35,6 +35,8 @@ def matcher() -> Matcher:
         # An interest rate: no document states one.
         "鲁科担 利率",
         "鲁科贷的贷款利率多少",
+        # A month in the year: the documents give no annual schedule (the cycle is computed).
+        "联合体考核每年哪个月启动",
         # An achieved figure where the entry states only a target.
         "新区技术经纪人实际已经有多少人了",
         "西海岸现在已经有多少技术经纪人",
@@ -59,6 +61,7 @@ def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
         ("新区给技术合同成交额定的目标数字是多少", "xha-tech-contracts"),
         ("第一轮一共上线了几个高能级科创平台", "first-release"),
         ("成果转化贷款贴息比例", "sd-m13-loan"),
+        ("企业路演每年几月举办", "week5-roadshow"),
     ],
 )
 def test_in_scope_neighbour_is_answered(matcher: Matcher, question: str, faq_id: str) -> None:
