@@ -200,7 +200,7 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "loan",
         "贷款条件",
-        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|利率|授信额度"),
+        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|期限|年限)|利率|授信额度"),
         re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
     ),
     # The next edition of an event (下一期, 下一届): only a recurring schedule (每季度, 每年) answers it;

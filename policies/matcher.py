@@ -665,11 +665,14 @@ class Matcher:
 
     def _out_of_scope(self, question: str, index: int) -> str:
         """The class of near-miss question (another place, an achieved figure…) the entry does not
-        answer, "" if none (see policies.scope)."""
+        answer, "" if none (see policies.scope). In a long question only the asking clauses count
+        ("我们是上海的企业，在新区设了分公司，…" names where the asker comes from)."""
         bag = self._answer_bags[index]
+        clauses = question_clauses(question)
+        own = clauses[-1] if clauses else question
         return scope.out_of_scope(
-            clean(question),
-            self._rewrite(question),
+            clean(own),
+            self._rewrite(own),
             self._texts[index],
             self.entries[index].answer,
             lambda phrase: _missing_share(content_runs(phrase), bag) <= SUBJECT_MISSING,

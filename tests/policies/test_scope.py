@@ -60,6 +60,8 @@ def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
         # A Shandong city is under the provincial plan; 江苏 is named by the plan's background.
         ("烟台的高新区要和几所高校结对", "sd-goals"),
         ("济南高新区怎么和高校联动", "sd-what"),
+        # Where the asker comes from is context, not the place asked about.
+        ("我们是上海的企业，在西海岸新区设了分公司，想问下能参加结对共建吗", "participants"),
         # The issuing year is stated; targets answer a target question; the whole count is stated.
         ("创新联合体实施方案是哪一年印发的", "union-doc"),
         ("新区给技术合同成交额定的目标数字是多少", "xha-tech-contracts"),
