@@ -60,6 +60,8 @@ KINDS: tuple[FactKind, ...] = (
             # Where something takes place or is built (场地, 选址, 哪个街道): a venue, not a step.
             r"|在哪个?(?:场地|地方|地点|街道|场馆)|(?:场地|地点|选址|会场|场馆)(?:在|是)?(?:哪|什么地方)"
             r"|在哪(?:个|里|儿)?(?:举办|举行|召开|开会)|哪个街道|哪条路|具体位置"
+            # Which building or floor an office is in (办公室在哪栋楼): the documents give no address.
+            r"|哪(?:个|栋|座|幢)楼|几号楼|在哪一?层|在几层|在几楼|几楼办公|(?:办公室|办公楼)在哪"
         ),
         re.compile(r"地址|路\d+号|\d+号楼|\d+室|会议室|办公地点|https?://"),
     ),
@@ -76,6 +78,7 @@ KINDS: tuple[FactKind, ...] = (
             # "电话是几号" asks a phone number, not a date.
             r"(?<![写填])哪天|(?<![写填])哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
             r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动|办)"
+            r"|哪一?年(?:发|印发|出台|发布|成立|提出)|每年(?:几月|哪个月)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
     ),
@@ -146,7 +149,7 @@ KINDS: tuple[FactKind, ...] = (
         "资金支持",
         re.compile(
             r"(?:有没有|有无|是否有|能不能拿|能否拿|能拿|可以拿|给不给|有啥|有什么|给)[\u4e00-\u9fff]{0,4}"
-            r"(?:钱|补贴|补助|资助|奖励|奖补|奖金|经费|资金)"
+            r"(?:钱|补贴|补助|资助|奖励|奖补|奖金|经费|资金|报酬|酬劳)"
             r"|(?:补贴|补助|资助|奖励|奖补|奖金|经费)(?:吗|么|不)$"
         ),
         re.compile(r"补贴|补助|资助|奖励|奖补|贴息|经费|资金|万元|基金|投资|支持"),
@@ -202,13 +205,12 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"最多|至多|上限|封顶|最高|不超过|不得超过|以内|以下"),
     ),
     # A loan's own terms (how much one may borrow, its interest rate): the documents state subsidies
-    # on loans (贴息40%, 最高50万元), never what a bank lends or charges.
+    # on loans (贴息40%, 最高50万元), never what a bank lends or charges: no document states an interest
+    # rate, so any 利率 (鲁科贷 利率) asks one.
     FactKind(
         "loan",
         "贷款条件",
-        re.compile(
-            r"贷多少|借多少|贷款(?:额度|金额|上限|利率|期限|年限)|(?:银行|贷款)[\u4e00-\u9fff]{0,4}利率|授信额度"
-        ),
+        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|期限|年限)|利率|授信额度"),
         re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
     ),
     # The next edition of an event (下一期, 下一届): only a recurring schedule (每季度, 每年) answers it;
@@ -315,7 +317,7 @@ KINDS: tuple[FactKind, ...] = (
         "person",
         "姓名",
         re.compile(
-            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长|老师|负责人)"
+            r"(?:校长|主席|书记|局长|厅长|院长|主任|董事长|处长|部长|老师|负责人|秘书长|理事长|会长)"
             r"(?:是谁|叫什么|叫啥|姓什么|名字)(?![选定任派来聘管负])"
             # A contact person's name (联系人叫什么, 联系人的名字和手机号): the documents name none.
             r"|联系人的?(?:叫什么|叫啥|姓什么|名字|姓名)"

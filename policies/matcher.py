@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from policies import cycle, facts, retrieval
+from policies import cycle, facts, retrieval, scope
 from policies.models import FaqEntry, PolicyBase
 from policies.normalize import MAX_INPUT_CHARS, clean, normalize, tokens
 
@@ -728,7 +728,7 @@ class Matcher:
         score, best = ranked[0]
         if score < min(self.suggest_threshold, LEAD_MIN_SCORE):
             return "decline"
-        if not self._answers_what_is_asked(question, best):
+        if not self._answers_what_is_asked(question, best) or self._out_of_scope(question, best):
             return "decline"
         off = self._off_subject(question, best)
         # The list's deadline and cycle weeks are computed for the list only: a deadline question
@@ -742,6 +742,21 @@ class Matcher:
         if score < self.threshold_for(question):
             return "suggest"
         return off or "confident"
+
+    def _out_of_scope(self, question: str, index: int) -> str:
+        """The class of near-miss question (another place, an achieved figure…) the entry does not
+        answer, "" if none (see policies.scope). In a long question only the asking clauses count
+        ("我们是上海的企业，在新区设了分公司，…" names where the asker comes from)."""
+        bag = self._answer_bags[index]
+        clauses = question_clauses(question)
+        own = clauses[-1] if clauses else question
+        return scope.out_of_scope(
+            clean(own),
+            self._rewrite(own),
+            self._texts[index],
+            self.entries[index].answer,
+            lambda phrase: _missing_share(content_runs(phrase), bag) <= SUBJECT_MISSING,
+        )
 
     def _clear_lead(self, question: str, ranked: list[tuple[float, int]]) -> bool:
         """A best entry far ahead of every other (LEAD_MARGIN points) that uses most of the question's

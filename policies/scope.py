@@ -1,0 +1,102 @@
+"""Questions just outside the documents' scope, by class, that the score alone would answer.
+
+The documents are Qingdao's (西海岸新区, 莱西) and Shandong province's. A question can share most of
+its words with an entry and still ask what the entry does not say:
+
+* another place: 深圳市创新联合体的组建条件 is not answered by Qingdao's rules (a Shandong city such as
+  济南 is under the provincial plan and is not another place);
+* an achieved figure: 新区2024年技术合同成交额实际做到了多少 is not answered by a target (到2028年突破…);
+* a sub-group of a count: 53个平台里中国海洋大学有几个 is not answered by the count of all 53;
+* a count of something else than the entry counts: 大学城有多少在校生 vs an entry listing universities.
+
+`Matcher.band` declines when `out_of_scope` names a class for the best entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Provinces and large cities outside Shandong. Names that occur inside other words of the documents'
+# domain (莱西安家 holds 西安, 完成都 holds 成都, 黄海南 holds 海南) need their suffix or a guard.
+_PLACES = (
+    "北京|天津|(?<!加)上海|重庆|河北|内蒙古|辽宁|黑龙江|江苏|浙江|安徽|福建|河南|湖北|湖南|广东|广西"
+    "|四川|贵州|云南|西藏|陕西|甘肃|宁夏|新疆|台湾|澳门"
+    "|深圳|广州|杭州|南京|苏州|无锡|宁波|厦门|武汉|长沙|郑州|合肥|沈阳|大连|哈尔滨|石家庄|太原"
+    "|南昌|福州|昆明|贵阳|南宁|兰州|乌鲁木齐|呼和浩特|东莞|佛山|珠海|常州|徐州|温州|绍兴|嘉兴|南通"
+    "|(?<![东西黄渤])海南|(?<![长浙])江西|(?<![崂泰华])山西|青海(?!洋)|吉林(?!大学)"
+    "|西安市|成都市|长春市|银川市|西宁市|拉萨市"
+)
+# A place as part of an institution's name (北京大学, 上海技术交易所) names no other place's rules.
+_INSTITUTION = r"(?:大学|交通大学|理工|师范|工业大学|科技大学|医科|财经|农业大学|海洋大学|技术交易所|研究院)"
+_FOREIGN_RE = re.compile(rf"(?:{_PLACES})(?!{_INSTITUTION})")
+
+# An achieved figure: "实际做到了多少", "目前已经备案了多少个", "现在有几家" …
+_ACHIEVED_RE = re.compile(
+    r"(?:实际|真实|已经|已|目前|现在|至今|迄今|截至目前|截止目前|到目前为止|去年|上一?年)"
+    r"[\u4e00-\u9fff\d]{0,12}?(?:多少|几|哪几)"
+    r"|(?:做到|完成|达到|实现)了(?:多少|几)"
+)
+# An entry that states only targets: a goal for a future year, nothing reported as done.
+_TARGET_RE = re.compile(r"到20\d\d年|力争|争取|目标|将达到")
+_DONE_RE = re.compile(r"已|累计|截至|截止到|共有|现有|完成了")
+
+# A sub-group of a counted set: "53个平台里，中国海洋大学有几个", "这些企业当中青岛的有多少家" (the
+# set is counted or pointed at; "区里", "省里" name no set).
+_SUBGROUP_RE = re.compile(
+    r"(?:\d+|[一二三四五六七八九十百]+|这些|那些)(?:个|家|所|名|项|位|条)?[\u4e00-\u9fff]{0,6}?"
+    r"(?:里|里面|当中|之中|中)([\u4e00-\u9fff]{2,12}?)的?(?:一共|共|能|占|有|是)*(?:几|多少)"
+    r"(?:家|个|所|名|人|项|位|条|张)?$"
+)
+# The thing counted when it follows "有多少" with no measure word ("大学城有多少在校生"); an amount
+# of money (有多少补贴) is the amount guard's.
+_COUNTED_RE = re.compile(r"(?<!哪)有(?:多少|几)(?:个|名|位)?([\u4e00-\u9fff]{2,4})$")
+_MONEY_RE = re.compile(r"钱|金|费|补|奖|贴|资|款|额|薪|酬|率|例")
+# Counted words that say nothing of what is counted.
+_VAGUE = frozenset("人 个 家 年 天 次 钱 万元 元 亿元 亿 万 岁 号 月 周 期 批 轮 种 类 条 项 点 步".split())
+
+
+def foreign_places(asked: str) -> list[str]:
+    """Places outside Shandong a cleaned question names (not as part of a university's name)."""
+    return [m.group(0).removesuffix("市") for m in _FOREIGN_RE.finditer(asked)]
+
+
+def asks_achieved(asked: str) -> bool:
+    """Whether a cleaned question asks a figure actually reached (not a target)."""
+    return bool(_ACHIEVED_RE.search(asked))
+
+
+def target_only(answer: str) -> bool:
+    """Whether a passage states targets and reports nothing as achieved."""
+    return bool(_TARGET_RE.search(answer)) and not _DONE_RE.search(answer)
+
+
+def subgroup(asked: str) -> str:
+    """The sub-group a count question narrows to ('中国海洋大学' of '53个平台里中国海洋大学有几个')."""
+    m = _SUBGROUP_RE.search(asked)
+    return m.group(1) if m else ""
+
+
+def counted(norm: str) -> str:
+    """What a count question counts when named after the number ('在校生' of '有多少在校生')."""
+    m = _COUNTED_RE.search(norm)
+    if not m or m.group(1) in _VAGUE or _MONEY_RE.search(m.group(1)):
+        return ""
+    return m.group(1)
+
+
+def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[str], bool]) -> str:
+    """The class of question the entry does not answer ("" if none): `asked` is the cleaned question,
+    `norm` the question in the documents' terms, `text` all the entry says, `answer` its passage and
+    `uses(phrase)` whether the entry uses most of a phrase's words."""
+    if any(place not in text for place in foreign_places(asked)):
+        return "place"
+    if asks_achieved(asked) and target_only(answer):
+        return "achieved"
+    group = subgroup(asked)
+    if group and group not in text:
+        return "subgroup"
+    thing = counted(norm)
+    if thing and not uses(thing):
+        return "counted"
+    return ""
