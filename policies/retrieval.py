@@ -16,6 +16,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from functools import lru_cache
+from operator import add, or_
 from pathlib import Path
 
 # BM25 parameters (the usual defaults; short entries make length normalisation matter little).
@@ -122,6 +123,73 @@ def _pinyin_table() -> _PinyinTable:
     return _PinyinTable(raw)
 
 
+# A word of the dictionary counted at least this often is a real word, not a typo to correct; rarer
+# entries are mostly noise a typo happens to spell (积效, 联东, 出电).
+WORD_MIN_COUNT = 5
+# The longest real word looked for around a bigram that would be corrected (营业执照, 初见成效).
+MAX_WORD = 4
+
+
+@lru_cache(maxsize=1)
+def _dictionary_words(min_count: int = WORD_MIN_COUNT) -> str:
+    """The words of jieba's dictionary (dict.txt: "word count tag" lines) counted at least `min_count`
+    times, one a line, or "" when jieba is not installed. Only the file is read: importing jieba
+    loads its tokenizer (~1 s)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    try:
+        fields = path.read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return ""
+    words, counts = fields[0::3], fields[1::3]
+    if len(fields) % 3 or not all(c.isdigit() for c in counts[:100]):
+        return ""  # not the format this reads
+    least = str(min_count)
+    kept = (w for w, c in zip(words, counts, strict=True) if len(c) > len(least) or (len(c) == len(least) and c >= least))
+    return "\n".join(kept) + "\n"
+
+
+def _colliding_words(by_sound: dict[tuple[str, str], list[tuple[int, str]]], known: frozenset[str]) -> frozenset[str]:
+    """The dictionary's words (up to MAX_WORD characters) that contain a bigram the base never uses
+    sounding like one it does with one character changed: the only real words a correction could
+    damage (工资 -> 工咨, 公积金 -> 公基金). Worked out at C speed over the word list: each character
+    and its successor's syllable (and the other way round) are looked up among the base's bigrams."""
+    blob = _dictionary_words()
+    if not blob:
+        return frozenset()
+    table = _pinyin_table()
+    syllables: dict[str, str] = {}
+    coded: dict[int, str] = {}
+    for ch in set(blob):
+        reading = table.get(ch)
+        if reading:
+            coded[ord(ch)] = syllables.setdefault(reading, chr(0xE000 + len(syllables)))
+    sounds = blob.translate(coded)
+    same_first: set[str] = set()  # a base bigram's first character + its second one's syllable
+    same_second: set[str] = set()
+    for (a, b), found in by_sound.items():
+        sa, sb = syllables.get(a), syllables.get(b)
+        if sa and sb:
+            for _, bigram in found:
+                same_first.add(bigram[0] + sb)
+                same_second.add(sa + bigram[1])
+    hits = map(
+        or_,
+        map(same_first.__contains__, map(add, blob, sounds[1:])),
+        map(same_second.__contains__, map(add, sounds, blob[1:])),
+    )
+    words: set[str] = set()
+    for k in itertools.compress(range(len(blob)), hits):
+        if blob[k : k + 2] in known or "\n" in blob[k : k + 2]:
+            continue
+        word = blob[blob.rfind("\n", 0, k) + 1 : blob.find("\n", k)]
+        if len(word) <= MAX_WORD:
+            words.add(word)
+    return frozenset(words)
+
+
 def pinyin_terms(norm: str) -> list[str]:
     """Toneless syllable unigrams and bigrams of a normalised text ('贴息' -> tie, xi, tie_xi)."""
     table = _pinyin_table()
@@ -140,7 +208,9 @@ class Homophones:
     """Corrects homophone typos against the base's own words: a character bigram the base never
     uses whose toneless pinyin equals that of a bigram it does use, sharing one character, is
     replaced by it (清丹 -> 清单, 傍单 -> 榜单, 鲁科代 -> 鲁科贷). Only one character of a bigram may
-    change, so a genuinely new word (校长, 传真) has nothing to turn into."""
+    change, so a genuinely new word (校长, 传真) has nothing to turn into; and a bigram inside a real
+    word (工资, 社保, 公积金: jieba's dictionary) is left alone unless the context says it is a typo
+    (see `fix`)."""
 
     def __init__(self, phrasings: list[str], texts: list[str], skip: frozenset[str] = frozenset()) -> None:
         """`phrasings`: how the entries are asked (questions, topics, keywords) -- the words a typo
@@ -149,7 +219,8 @@ class Homophones:
         table = _pinyin_table()
         self._table = table
         counts = _bigram_counts(phrasings)
-        self.known = frozenset(counts) | frozenset(_bigram_counts(texts))
+        self.phrased = frozenset(counts)
+        self.known = self.phrased | frozenset(_bigram_counts(texts))
         by_sound: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
         for bigram, n in counts.items():
             if not skip.isdisjoint(bigram):
@@ -159,9 +230,14 @@ class Homophones:
                 by_sound[(a, b)].append((n, bigram))
         self._by_sound = {key: sorted(found, reverse=True) for key, found in by_sound.items()}
         self._skip = skip
+        # Only the real words a correction could reach are kept (a few thousand, not the dictionary).
+        self.words = _colliding_words(self._by_sound, self.known) if table else frozenset()
 
     def fix(self, norm: str) -> str:
-        """`norm` with homophone typos replaced by the base's words (unchanged when none)."""
+        """`norm` with homophone typos replaced by the base's words (unchanged when none). Inside a
+        real word (经历, 社保, 营业执照) a bigram is corrected only when the changed character then
+        continues a word the base is asked in (高效理事会 -> 高校理事会, 鲁科但是 -> 鲁科担是): else
+        the word is the asker's, not a typo."""
         if not self._table:
             return norm
         chars = list(norm)
@@ -173,16 +249,33 @@ class Homophones:
             a, b = self._table.get(chars[k]), self._table.get(chars[k + 1])
             if not (a and b):
                 continue
-            for _, known in self._by_sound.get((a, b), ()):
-                if self._fits(chars, k, known):
-                    chars[k], chars[k + 1] = known[0], known[1]
-                    changed = True
-                    break
+            found = self._by_sound.get((a, b), ())
+            if not found:
+                continue
+            real = self._in_word(chars, k)
+            for _, known in found:
+                fits = self._fits(chars, k, known)
+                if fits is None or (real and not fits):
+                    continue
+                chars[k], chars[k + 1] = known[0], known[1]
+                changed = True
+                break
         return "".join(chars) if changed else norm
 
-    def _fits(self, chars: list[str], k: int, known: str) -> bool:
-        """Whether `known` may replace chars[k:k+2]: exactly one character changes, and the change
-        breaks no bigram the base uses (协主 -> 些主 in "科协主席" would break 科协: refused)."""
+    def _in_word(self, chars: list[str], k: int) -> bool:
+        """Whether chars[k:k+2] lies inside a real word of the question."""
+        words = self.words
+        for start in range(max(0, k + 2 - MAX_WORD), k + 1):
+            for end in range(k + 2, min(len(chars), start + MAX_WORD) + 1):
+                if "".join(chars[start:end]) in words:
+                    return True
+        return False
+
+    def _fits(self, chars: list[str], k: int, known: str) -> bool | None:
+        """Whether `known` may replace chars[k:k+2] (None: it may not): exactly one character
+        changes, and the change breaks no bigram the base uses (协主 -> 些主 in "科协主席" would break
+        科协: refused). True when the changed character then also forms a bigram the base is asked
+        in with its other neighbour (the context confirms the correction), else False."""
         if known[0] == chars[k] and known[1] != chars[k + 1]:
             other = k + 2
             before, after = chars[k + 1 : k + 3], known[1] + chars[other] if other < len(chars) else ""
@@ -190,10 +283,12 @@ class Homophones:
             other = k - 1
             before, after = chars[other : k + 1], chars[other] + known[0] if other >= 0 else ""
         else:
-            return False
+            return None
         if not 0 <= other < len(chars):
-            return True
-        return "".join(before) not in self.known or after in self.known
+            return False
+        if "".join(before) in self.known and after not in self.known:
+            return None
+        return after in self.phrased
 
 
 def _bigram_counts(texts: list[str]) -> Counter[str]:
