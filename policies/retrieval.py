@@ -16,7 +16,6 @@ import math
 import re
 from collections import Counter, defaultdict
 from functools import lru_cache
-from operator import add, or_
 from pathlib import Path
 
 # BM25 parameters (the usual defaults; short entries make length normalisation matter little).
@@ -126,68 +125,65 @@ def _pinyin_table() -> _PinyinTable:
 # A word of the dictionary counted at least this often is a real word, not a typo to correct; rarer
 # entries are mostly noise a typo happens to spell (积效, 联东, 出电).
 WORD_MIN_COUNT = 5
-# The longest real word looked for around a bigram that would be corrected (营业执照, 初见成效).
+# The longest real word looked for around a character that would be corrected (营业执照, 初见成效).
 MAX_WORD = 4
 
 
+class WordList:
+    """A set of short words kept as one sorted string per length, searched by bisection: 120,000
+    words cost ~0.7 MB and unpickle at once, where a frozenset of str would take ~14 MB and 120,000
+    objects to rebuild on every start."""
+
+    def __init__(self, words: list[str]) -> None:
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word in words:
+            by_length[len(word)].append(word)
+        self._runs = {n: "".join(sorted(set(found))) for n, found in by_length.items()}
+
+    def __len__(self) -> int:
+        return sum(len(run) // n for n, run in self._runs.items())
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        n = len(word)
+        run = self._runs.get(n)
+        if not run:
+            return False
+        lo, hi = 0, len(run) // n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if run[mid * n : mid * n + n] < word:
+                lo = mid + 1
+            else:
+                hi = mid
+        return run[lo * n : lo * n + n] == word
+
+
 @lru_cache(maxsize=1)
-def _dictionary_words(min_count: int = WORD_MIN_COUNT) -> str:
-    """The words of jieba's dictionary (dict.txt: "word count tag" lines) counted at least `min_count`
-    times, one a line, or "" when jieba is not installed. Only the file is read: importing jieba
-    loads its tokenizer (~1 s)."""
+def real_words(min_count: int = WORD_MIN_COUNT, longest: int = MAX_WORD) -> WordList:
+    """The words of two to `longest` characters that jieba's dictionary (dict.txt: "word count tag"
+    lines, ~350,000 words) counts at least `min_count` times; empty when jieba is not installed. Only
+    the file is read: importing jieba sets up its tokenizer, and its dictionary takes ~1 s to load."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.submodule_search_locations:
-        return ""
+        return WordList([])
     path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
     try:
         fields = path.read_text(encoding="utf-8").split()
     except (OSError, ValueError):
-        return ""
+        return WordList([])
     words, counts = fields[0::3], fields[1::3]
     if len(fields) % 3 or not all(c.isdigit() for c in counts[:100]):
-        return ""  # not the format this reads
+        return WordList([])  # not the format this reads
     least = str(min_count)
-    kept = (w for w, c in zip(words, counts, strict=True) if len(c) > len(least) or (len(c) == len(least) and c >= least))
-    return "\n".join(kept) + "\n"
-
-
-def _colliding_words(by_sound: dict[tuple[str, str], list[tuple[int, str]]], known: frozenset[str]) -> frozenset[str]:
-    """The dictionary's words (up to MAX_WORD characters) that contain a bigram the base never uses
-    sounding like one it does with one character changed: the only real words a correction could
-    damage (工资 -> 工咨, 公积金 -> 公基金). Worked out at C speed over the word list: each character
-    and its successor's syllable (and the other way round) are looked up among the base's bigrams."""
-    blob = _dictionary_words()
-    if not blob:
-        return frozenset()
-    table = _pinyin_table()
-    syllables: dict[str, str] = {}
-    coded: dict[int, str] = {}
-    for ch in set(blob):
-        reading = table.get(ch)
-        if reading:
-            coded[ord(ch)] = syllables.setdefault(reading, chr(0xE000 + len(syllables)))
-    sounds = blob.translate(coded)
-    same_first: set[str] = set()  # a base bigram's first character + its second one's syllable
-    same_second: set[str] = set()
-    for (a, b), found in by_sound.items():
-        sa, sb = syllables.get(a), syllables.get(b)
-        if sa and sb:
-            for _, bigram in found:
-                same_first.add(bigram[0] + sb)
-                same_second.add(sa + bigram[1])
-    hits = map(
-        or_,
-        map(same_first.__contains__, map(add, blob, sounds[1:])),
-        map(same_second.__contains__, map(add, sounds, blob[1:])),
+    return WordList(
+        [
+            w
+            for w, c in zip(words, counts, strict=True)
+            if 1 < len(w) <= longest and (len(c) > len(least) or (len(c) == len(least) and c >= least))
+        ]
     )
-    words: set[str] = set()
-    for k in itertools.compress(range(len(blob)), hits):
-        if blob[k : k + 2] in known or "\n" in blob[k : k + 2]:
-            continue
-        word = blob[blob.rfind("\n", 0, k) + 1 : blob.find("\n", k)]
-        if len(word) <= MAX_WORD:
-            words.add(word)
-    return frozenset(words)
 
 
 def pinyin_terms(norm: str) -> list[str]:
@@ -230,8 +226,7 @@ class Homophones:
                 by_sound[(a, b)].append((n, bigram))
         self._by_sound = {key: sorted(found, reverse=True) for key, found in by_sound.items()}
         self._skip = skip
-        # Only the real words a correction could reach are kept (a few thousand, not the dictionary).
-        self.words = _colliding_words(self._by_sound, self.known) if table else frozenset()
+        self.words = real_words() if table else WordList([])
 
     def fix(self, norm: str) -> str:
         """`norm` with homophone typos replaced by the base's words (unchanged when none). Inside a
@@ -252,21 +247,27 @@ class Homophones:
             found = self._by_sound.get((a, b), ())
             if not found:
                 continue
-            real = self._in_word(chars, k)
+            in_word: dict[int, bool] = {}  # position of the changed character -> inside a real word
             for _, known in found:
-                fits = self._fits(chars, k, known)
-                if fits is None or (real and not fits):
+                confirmed = self._fits(chars, k, known)
+                if confirmed is None:
                     continue
+                at = k if known[1] == chars[k + 1] else k + 1
+                if not confirmed:
+                    if at not in in_word:
+                        in_word[at] = self._in_word(chars, at)
+                    if in_word[at]:
+                        continue
                 chars[k], chars[k + 1] = known[0], known[1]
                 changed = True
                 break
         return "".join(chars) if changed else norm
 
-    def _in_word(self, chars: list[str], k: int) -> bool:
-        """Whether chars[k:k+2] lies inside a real word of the question."""
+    def _in_word(self, chars: list[str], at: int) -> bool:
+        """Whether chars[at] belongs to a real word of the question (two to MAX_WORD characters)."""
         words = self.words
-        for start in range(max(0, k + 2 - MAX_WORD), k + 1):
-            for end in range(k + 2, min(len(chars), start + MAX_WORD) + 1):
+        for start in range(max(0, at + 1 - MAX_WORD), at + 1):
+            for end in range(max(at + 1, start + 2), min(len(chars), start + MAX_WORD) + 1):
                 if "".join(chars[start:end]) in words:
                     return True
         return False
