@@ -215,8 +215,9 @@ class Homophones:
         table = _pinyin_table()
         self._table = table
         counts = _bigram_counts(phrasings)
-        self.phrased = frozenset(counts)
-        self.known = self.phrased | frozenset(_bigram_counts(texts))
+        self.known = frozenset(counts) | frozenset(_bigram_counts(texts))
+        # Three characters of a phrasing: a correction inside a real word must continue one.
+        self.phrased = frozenset(_bigram_counts(phrasings, 3))
         by_sound: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
         for bigram, n in counts.items():
             if not skip.isdisjoint(bigram):
@@ -280,22 +281,25 @@ class Homophones:
         if known[0] == chars[k] and known[1] != chars[k + 1]:
             other = k + 2
             before, after = chars[k + 1 : k + 3], known[1] + chars[other] if other < len(chars) else ""
+            longer = known + chars[other] if other < len(chars) else ""
         elif known[1] == chars[k + 1] and known[0] != chars[k]:
             other = k - 1
             before, after = chars[other : k + 1], chars[other] + known[0] if other >= 0 else ""
+            longer = chars[other] + known if other >= 0 else ""
         else:
             return None
         if not 0 <= other < len(chars):
             return False
         if "".join(before) in self.known and after not in self.known:
             return None
-        return after in self.phrased
+        return longer in self.phrased
 
 
-def _bigram_counts(texts: list[str]) -> Counter[str]:
+def _bigram_counts(texts: list[str], n: int = 2) -> Counter[str]:
+    """Counts of the character n-grams (bigrams by default) of the Chinese runs of `texts`."""
     counts: Counter[str] = Counter()
     for text in texts:
         for run in _RUN_RE.findall(text):
             if not run.isascii():
-                counts.update(run[i : i + 2] for i in range(len(run) - 1))
+                counts.update(run[i : i + n] for i in range(len(run) - n + 1))
     return counts
