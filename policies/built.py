@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 _CODE_DIR = Path(__file__).resolve().parent
 # Libraries whose data ends up inside the built matcher (or decides how it is built).
-_LIBRARIES = ("opencc-python-reimplemented", "pypinyin", "rapidfuzz", "PyYAML")
+_LIBRARIES = ("opencc-python-reimplemented", "pypinyin", "jieba", "rapidfuzz", "PyYAML")
 _PREFIX = "matcher-"
 KEEP = 3  # cache files kept (a few data versions side by side: /reload back and forth)
 

@@ -226,34 +226,10 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:去|到)?(?:现场|实地|上门)(?:看看?|查看|检查|核查)|实地考察", "现场考察"),
         # "Hand it in / up" (交上去, 报上去): the direction says nothing the documents' 提交 / 上报 lack.
         (r"(?<=提交|上报|报送)(?:上去|过去|上来)", " "),
-        # Everyday words the homophone fixer turns into the base's characters (工资 -> 工咨, 公积金 ->
-        # 公基金, 社保 -> 设保): put back on the second pass, so a question off the documents' subject
-        # keeps the words that show it is (none of the damaged forms is a word the base uses).
-        (r"公基金", "公积金"),
-        (r"至照", "执照"),
-        (r"工咨(?!询)", "工资"),
-        (r"设保", "社保"),
-        (r"手入", "收入"),
-        (r"每越", "每月"),
-        (r"落互", "落户"),
-        (r"组车", "租车"),
-        (r"就益", "就医"),
-        (r"计场", "机场"),
-        (r"示品", "食品"),
-        (r"基术", "基数"),
-        (r"上截(?!止)", "上届"),
-        (r"加技扣", "加计扣"),
-        (r"工寓", "公寓"),
-        (r"哪税", "纳税"),
-        (r"新授", "新手"),
         # Who is responsible: the documents name a 责任单位 or say "(某厅)负责".
         (r"部门(?=负责|牵头|主管|来管|管|承担|落实)", "单位"),
-        # Words the homophone fixer would turn into the base's words (经历 -> 经理, 正文 -> 征文,
-        # 对方 -> 对放): given a word the base uses, or left out where they say nothing.
-        (r"经历", "经验"),
-        (r"正文", " "),
+        # The other side of a pairing (找到对方联系人): says nothing the documents' words lack.
         (r"(?<![面相])对方(?!案|面|向)", " "),
-        (r"刚(?=起步|成立|创办|创业|注册)", " "),
         # A plan for the future: the documents' phrasings say 计划 / 要.
         (r"打算", "计划"),
         # A newer version of a policy: the talent policy is 新政 2.0 版.

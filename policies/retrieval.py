@@ -9,6 +9,7 @@ word it sounds like. Both are pure Python and indexed once when the matcher is b
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import itertools
 import json
@@ -122,6 +123,68 @@ def _pinyin_table() -> _PinyinTable:
     return _PinyinTable(raw)
 
 
+# A word of the dictionary counted at least this often is a real word, not a typo to correct; rarer
+# entries (counted 1-3 times) are mostly noise a typo happens to spell (积效, 骨感, 中新), while 加计
+# (加计扣除, counted 4) is a tax term.
+WORD_MIN_COUNT = 4
+# The longest real word looked for around a character that would be corrected (营业执照, 初见成效).
+MAX_WORD = 4
+
+
+class WordList:
+    """A set of short words kept as one sorted string per length, searched by bisection: 135,000
+    words cost ~0.9 MB and unpickle at once, where a frozenset of str would take ~15 MB and 135,000
+    objects to rebuild on every start."""
+
+    def __init__(self, words: list[str]) -> None:
+        words = sorted(set(words))
+        words.sort(key=len)  # stable: sorted within each length
+        self._runs: dict[int, str] = {}
+        start = 0
+        while start < len(words):
+            n = len(words[start])
+            end = bisect.bisect_right(words, n, start, key=len)
+            self._runs[n] = "".join(words[start:end])
+            start = end
+
+    def __len__(self) -> int:
+        return sum(len(run) // n for n, run in self._runs.items())
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        n = len(word)
+        run = self._runs.get(n)
+        if not run:
+            return False
+        lo, hi = 0, len(run) // n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if run[mid * n : mid * n + n] < word:
+                lo = mid + 1
+            else:
+                hi = mid
+        return run[lo * n : lo * n + n] == word
+
+
+@lru_cache(maxsize=1)
+def real_words(min_count: int = WORD_MIN_COUNT, longest: int = MAX_WORD) -> WordList:
+    """The words of two to `longest` characters that jieba's dictionary (dict.txt: "word count tag"
+    lines, ~350,000 words) counts at least `min_count` (< 10) times; empty when jieba is not
+    installed. Only the file is read: importing jieba sets up its tokenizer, and loading its
+    dictionary takes ~1 s."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return WordList([])
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return WordList([])
+    line = re.compile(rf"^([^ \n]{{2,{longest}}}) (?:[{min_count}-9]|\d\d)", re.MULTILINE)
+    return WordList(line.findall(text))
+
+
 def pinyin_terms(norm: str) -> list[str]:
     """Toneless syllable unigrams and bigrams of a normalised text ('贴息' -> tie, xi, tie_xi)."""
     table = _pinyin_table()
@@ -140,7 +203,9 @@ class Homophones:
     """Corrects homophone typos against the base's own words: a character bigram the base never
     uses whose toneless pinyin equals that of a bigram it does use, sharing one character, is
     replaced by it (清丹 -> 清单, 傍单 -> 榜单, 鲁科代 -> 鲁科贷). Only one character of a bigram may
-    change, so a genuinely new word (校长, 传真) has nothing to turn into."""
+    change, so a genuinely new word (校长, 传真) has nothing to turn into; and a bigram inside a real
+    word (工资, 社保, 公积金: jieba's dictionary) is left alone unless the context says it is a typo
+    (see `fix`)."""
 
     def __init__(self, phrasings: list[str], texts: list[str], skip: frozenset[str] = frozenset()) -> None:
         """`phrasings`: how the entries are asked (questions, topics, keywords) -- the words a typo
@@ -150,6 +215,8 @@ class Homophones:
         self._table = table
         counts = _bigram_counts(phrasings)
         self.known = frozenset(counts) | frozenset(_bigram_counts(texts))
+        # Three characters of a phrasing: a correction inside a real word must continue one.
+        self.phrased = frozenset(_bigram_counts(phrasings, 3))
         by_sound: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
         for bigram, n in counts.items():
             if not skip.isdisjoint(bigram):
@@ -159,9 +226,13 @@ class Homophones:
                 by_sound[(a, b)].append((n, bigram))
         self._by_sound = {key: sorted(found, reverse=True) for key, found in by_sound.items()}
         self._skip = skip
+        self.words = real_words() if table else WordList([])
 
     def fix(self, norm: str) -> str:
-        """`norm` with homophone typos replaced by the base's words (unchanged when none)."""
+        """`norm` with homophone typos replaced by the base's words (unchanged when none). Inside a
+        real word (经历, 社保, 营业执照) a bigram is corrected only when the changed character then
+        continues a word the base is asked in (高效理事会 -> 高校理事会, 鲁科但是 -> 鲁科担是): else
+        the word is the asker's, not a typo."""
         if not self._table:
             return norm
         chars = list(norm)
@@ -173,33 +244,61 @@ class Homophones:
             a, b = self._table.get(chars[k]), self._table.get(chars[k + 1])
             if not (a and b):
                 continue
-            for _, known in self._by_sound.get((a, b), ()):
-                if self._fits(chars, k, known):
-                    chars[k], chars[k + 1] = known[0], known[1]
-                    changed = True
-                    break
+            found = self._by_sound.get((a, b), ())
+            if not found:
+                continue
+            in_word: dict[int, bool] = {}  # position of the changed character -> inside a real word
+            for _, known in found:
+                confirmed = self._fits(chars, k, known)
+                if confirmed is None:
+                    continue
+                at = k if known[1] == chars[k + 1] else k + 1
+                if not confirmed:
+                    if at not in in_word:
+                        in_word[at] = self._in_word(chars, at)
+                    if in_word[at]:
+                        continue
+                chars[k], chars[k + 1] = known[0], known[1]
+                changed = True
+                break
         return "".join(chars) if changed else norm
 
-    def _fits(self, chars: list[str], k: int, known: str) -> bool:
-        """Whether `known` may replace chars[k:k+2]: exactly one character changes, and the change
-        breaks no bigram the base uses (协主 -> 些主 in "科协主席" would break 科协: refused)."""
+    def _in_word(self, chars: list[str], at: int) -> bool:
+        """Whether chars[at] belongs to a real word of the question (two to MAX_WORD characters)."""
+        words = self.words
+        for start in range(max(0, at + 1 - MAX_WORD), at + 1):
+            for end in range(max(at + 1, start + 2), min(len(chars), start + MAX_WORD) + 1):
+                if "".join(chars[start:end]) in words:
+                    return True
+        return False
+
+    def _fits(self, chars: list[str], k: int, known: str) -> bool | None:
+        """Whether `known` may replace chars[k:k+2] (None: it may not): exactly one character
+        changes, and the change breaks no bigram the base uses (协主 -> 些主 in "科协主席" would break
+        科协: refused). True when the changed character then also forms a bigram the base is asked
+        in with its other neighbour (the context confirms the correction), else False."""
         if known[0] == chars[k] and known[1] != chars[k + 1]:
             other = k + 2
             before, after = chars[k + 1 : k + 3], known[1] + chars[other] if other < len(chars) else ""
+            longer = known + chars[other] if other < len(chars) else ""
         elif known[1] == chars[k + 1] and known[0] != chars[k]:
             other = k - 1
             before, after = chars[other : k + 1], chars[other] + known[0] if other >= 0 else ""
+            longer = chars[other] + known if other >= 0 else ""
         else:
-            return False
+            return None
         if not 0 <= other < len(chars):
-            return True
-        return "".join(before) not in self.known or after in self.known
+            return False
+        if "".join(before) in self.known and after not in self.known:
+            return None
+        return longer in self.phrased
 
 
-def _bigram_counts(texts: list[str]) -> Counter[str]:
+def _bigram_counts(texts: list[str], n: int = 2) -> Counter[str]:
+    """Counts of the character n-grams (bigrams by default) of the Chinese runs of `texts`."""
     counts: Counter[str] = Counter()
     for text in texts:
         for run in _RUN_RE.findall(text):
             if not run.isascii():
-                counts.update(run[i : i + 2] for i in range(len(run) - 1))
+                counts.update(run[i : i + n] for i in range(len(run) - n + 1))
     return counts
