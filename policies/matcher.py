@@ -152,7 +152,7 @@ _QUOTED_RE = re.compile(r"[“《]([^”》]{2,30})[”》]")
 # How close (rapidfuzz partial ratio) the thing asked about must be to what the entry is about.
 DEFINE_MATCH = 75.0
 # "哪个厅", "什么局", "各局": asking which office, not naming one.
-_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的")
+_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的们")
 _PLACE_SUFFIXES = frozenset("市区县省镇乡")
 
 
@@ -800,9 +800,14 @@ class Matcher:
         entry = self.entries[index]
         # In a long question only the asking clauses count: "我们是家高校的研究中心，…" names the
         # asker's own unit, not an office whose phone or rule is wanted.
+        # Each clause on its own: "…服务站，科协借此…" names 科协, not an office called 务站科协.
         clauses = question_clauses(question)
-        own = clean(clauses[-1]) if clauses else asked
-        offices = named_offices(_unprefixed(self._homophones.fix(own)))
+        own = clauses[-1] if clauses else question
+        offices = [
+            office
+            for part in _CLAUSE_SPLIT_RE.split(own)
+            for office in named_offices(_unprefixed(self._homophones.fix(clean(part))))
+        ]
         if not all(office in self._texts[index] for office in offices):
             return False
         if any(m.group(1) not in self._texts[index] for m in _ACTION_RE.finditer(asked)):

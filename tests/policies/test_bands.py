@@ -240,3 +240,19 @@ def test_everyday_words_for_rounds_lateness_and_minimums_are_answered(
 ) -> None:
     answer = matcher.answer(question, TODAY)
     assert answer.band == "confident" and fact in answer.text, (question, answer.text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "服务站，科协…": the clause break must not glue 务站 onto 科协 as an office the entry lacks.
+        "听说莱西在各镇街建了服务站，科协靠这个发动了多少人注册科普信息员？",
+        # "他们科协" is the 科协 the entry speaks of, not an office called 他们科协.
+        "他们科协一共发动了多少市民注册科普信息员",
+    ],
+)
+def test_an_office_is_read_within_one_clause_and_without_a_pronoun(matcher: Matcher, question: str) -> None:
+    answer = matcher.answer(question, TODAY)
+    assert answer.band == "confident"
+    assert answer.entry is not None and answer.entry.id == "laixi-kechuang-china"
+    assert "24000" in answer.text
