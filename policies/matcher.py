@@ -724,8 +724,7 @@ class Matcher:
         answer, "" if none (see policies.scope). In a long question only the asking clauses count
         ("我们是上海的企业，在新区设了分公司，…" names where the asker comes from)."""
         bag = self._answer_bags[index]
-        clauses = question_clauses(question)
-        own = clauses[-1] if clauses else question
+        own = asking_part(question)
         return scope.out_of_scope(
             clean(own),
             self._rewrite(own),
@@ -801,8 +800,7 @@ class Matcher:
         # In a long question only the asking clauses count: "我们是家高校的研究中心，…" names the
         # asker's own unit, not an office whose phone or rule is wanted.
         # Each clause on its own: "…服务站，科协借此…" names 科协, not an office called 务站科协.
-        clauses = question_clauses(question)
-        own = clauses[-1] if clauses else question
+        own = asking_part(question)
         offices = [
             office
             for part in _CLAUSE_SPLIT_RE.split(own)
@@ -973,6 +971,13 @@ def question_clauses(question: str) -> list[str]:
     if len(parts) == 2:
         return [last] if alone else []
     return [last, two] if alone else [two]
+
+
+def asking_part(question: str) -> str:
+    """Where a question asks: its last clauses when it is long (the context before them names the
+    asker's own unit or town, not what is asked about), else the whole question."""
+    clauses = question_clauses(question)
+    return clauses[-1] if clauses else question
 
 
 def content_runs(norm: str) -> list[str]:
