@@ -157,14 +157,8 @@ class WordList:
         run = self._runs.get(n)
         if not run:
             return False
-        lo, hi = 0, len(run) // n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if run[mid * n : mid * n + n] < word:
-                lo = mid + 1
-            else:
-                hi = mid
-        return run[lo * n : lo * n + n] == word
+        at = bisect.bisect_left(range(len(run) // n), word, key=lambda i: run[i * n : i * n + n])
+        return run[at * n : at * n + n] == word
 
 
 @lru_cache(maxsize=1)
