@@ -311,7 +311,7 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # How a list is passed on: the documents say 路径 (指定的路径) and 发至.
         (r"渠道|途径", "路径"),
         (r"发(?:出去|过去)|送(?:出去|过去)|转(?:出去|过去)", "发至"),
-        # The minimum asked (起码, 最少): the documents say 至少 (the homophone fixer makes 起码 企码).
+        # The minimum asked (起码, 最少): the documents say 至少.
         (r"起码|最起码|最少(?=要|得|需要|跟|与|和)", "至少"),
         # The steps of a procedure: 流程 / 步骤 (要走哪几步).
         (r"(?:要走|走)?哪几步|几个步骤|分几步", "流程步骤"),
