@@ -6,8 +6,8 @@ Goals: >= 95% of answerable dev questions answered with the required strings, 10
 out-of-scope questions declined, p99 answer latency < 5 ms over 500 entries and < 10 ms over
 10,000, start-up of `bot.py ask` (fresh interpreter: import, load YAML, build matcher, answer)
 < 0.5 s. Issue 10's goals on unseen questions (>= 95% right, >= 90% out-of-scope declined,
-<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind set 8
-(all validation; set 6 was validation until set 8 replaced it, and is tuned on since).
+<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind set 10
+(all validation; sets 6 and 8 were validation until a newer writer's set replaced them; tuned on since).
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ BLIND_SET_7 = ROOT / "tests" / "policies" / "blind_questions_7.yaml"
 BLIND_SET_8 = ROOT / "tests" / "policies" / "blind_questions_8.yaml"
 # Set 9 (a fifth writer, seeds only, same recipe) was written as tune material from the start.
 BLIND_SET_9 = ROOT / "tests" / "policies" / "blind_questions_9.yaml"
+# Set 10 (a sixth writer, seeds only, same recipe) replaced set 8 as validation in round 5: never read
+# question by question, never tuned on. Set 8 became a tune set then (only its aggregates had been seen).
+# Set 11 (a seventh writer, same recipe) was written as tune material.
+BLIND_SET_10 = ROOT / "tests" / "policies" / "blind_questions_10.yaml"
+BLIND_SET_11 = ROOT / "tests" / "policies" / "blind_questions_11.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -326,7 +331,11 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
     if BLIND_SET_9.exists():
         sets.append(("blind9 tune (all)", load_cases(BLIND_SET_9), held_out_today, True))
     if BLIND_SET_8.exists():
-        sets.append(("blind8 VALIDATION (all)", load_cases(BLIND_SET_8), held_out_today, False))
+        sets.append(("blind8 tune (all)", load_cases(BLIND_SET_8), held_out_today, True))
+    if BLIND_SET_11.exists():
+        sets.append(("blind11 tune (all)", load_cases(BLIND_SET_11), held_out_today, True))
+    if BLIND_SET_10.exists():
+        sets.append(("blind10 VALIDATION (all)", load_cases(BLIND_SET_10), held_out_today, False))
     return sets
 
 

@@ -36,6 +36,8 @@ from bench.faq import (  # noqa: E402
     BLIND_SET_6,
     BLIND_SET_8,
     BLIND_SET_9,
+    BLIND_SET_10,
+    BLIND_SET_11,
     Case,
     correct,
     load_cases,
@@ -201,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         ("b5 tune", BLIND_SET_5),
         ("b6 tune", BLIND_SET_6),
         ("b9 tune", BLIND_SET_9),
-        ("b8 VAL", BLIND_SET_8),
+        ("b8 tune", BLIND_SET_8),
+        ("b11 tune", BLIND_SET_11),
+        ("b10 VAL", BLIND_SET_10),
     )
     for name, path in later:
         if path.exists():
