@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
+from policies import confidence  # noqa: E402
 from policies.loader import DEFAULT_DATA_DIR, load_policy_base  # noqa: E402
 from policies.matcher import Matcher  # noqa: E402
 from policies.models import FaqEntry, PolicyBase  # noqa: E402
@@ -345,7 +346,10 @@ def report(args: Any) -> bool:
     matcher = Matcher(base)
     ok = True
     print(f"policy base: {len(base.faqs)} FAQ entries, {len(base.documents)} documents; today={today}")
-    print(f"threshold: {matcher.threshold}; baseline: rapidfuzz extractOne WRatio >= {BASELINE_CUTOFF}")
+    print(
+        f"confident from probability {confidence.CONFIDENT_AT} (policies/confidence.py), suggested from "
+        f"score {matcher.suggest_threshold}; baseline: rapidfuzz extractOne WRatio >= {BASELINE_CUTOFF}"
+    )
     answerers = (("shipped", shipped(matcher)), ("rapidfuzz", plain_rapidfuzz(matcher)))
     for name, cases, day, listable in question_sets(args.dev):
         if not cases:

@@ -10,12 +10,13 @@ construction. A question is scored against every entry by two signals:
 * missing: the share of the question's words that the entry (phrasings, answer, citation) never
   uses, which pulls down an entry that only shares a generic tail with the question.
 
-Everyday words are first rewritten to the documents' terms (`official_terms`). From `THRESHOLD` up
-the answer is given; from `SUGGEST_THRESHOLD` up it is suggested ("您是不是想问：「…」", the answer and
-two runners-up); below, or when the question asks for a kind of fact the best entry does not state,
-the bot does not guess: it says it has no exact answer, offers the closest topics and the
-secretariat's phone. Deadline and cycle-week entries are answered with dates
-computed for `today` by `policies.cycle`.
+Everyday words are first rewritten to the documents' terms (`official_terms`). Guards decline first
+(an office, a kind of fact, a year or a subject the best entry does not have). Then a confidence
+model over the ranking's signals (`policies.confidence`) decides: likely enough, the answer is given;
+otherwise, from `SUGGEST_THRESHOLD` up it is suggested ("您是不是想问：「…」", the answer and two
+runners-up); below, the bot does not guess: it says it has no exact answer, offers the closest topics
+and the secretariat's phone. Deadline and cycle-week entries are answered with dates computed for
+`today` by `policies.cycle`.
 """
 
 from __future__ import annotations
@@ -29,33 +30,28 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from policies import cycle, facts, retrieval, scope
+from policies import confidence, cycle, facts, retrieval, scope
 from policies.models import FaqEntry, PolicyBase
 from policies.normalize import MAX_INPUT_CHARS, clean, normalize, tokens
 
 logger = logging.getLogger(__name__)
 
-# Calibrated on /work/shared/faq_dev.yaml, the held-out questions in tests and the tune halves of
-# the blind sets (tests/policies/blind_questions*.yaml), see bench/faq.py --tune-only: from 39 up the
-# best entry was right in every tuning question that was suggested; the next wrong one scored 38.1.
-THRESHOLD = 39.0
-# From here up to THRESHOLD the best entry is suggested ("您是不是想问：「…」") with its answer and
-# the runners-up as buttons; below it the bot declines.
+# A best entry the confidence model does not answer is suggested ("您是不是想问：「…」") with its
+# answer and the runners-up as buttons from this score up; below it the bot declines.
 SUGGEST_THRESHOLD = 32.0
 RUNNERS_UP = 2
 # A runner-up this close (score points) that states the kind of fact asked for beats a best entry
 # that does not (see Matcher._prefer_stated).
 FACT_MARGIN = 15.0
-# A question of at most SHORT_QUESTION content characters (question words cut out) needs
-# SHORT_EXTRA more points to be answered confidently.
+# A question of at most SHORT_QUESTION content characters (question words cut out) matches many
+# entries by chance (专利申请流程, 你是谁): the confidence model knows it as a signal.
 SHORT_QUESTION = 6
-SHORT_EXTRA = 6.0
 ALTERNATIVES = 3
-# A best entry at least LEAD_MIN_SCORE that leads the runner-up by LEAD_MARGIN points and leaves at
-# most LEAD_MAX_MISSING of the question's content unused is answered confidently (Matcher._clear_lead).
-LEAD_MIN_SCORE = 25.0
-LEAD_MARGIN = 15.0
-LEAD_MAX_MISSING = 0.4
+# Below this score the best entry is declined whatever the confidence model says.
+MIN_SCORE = 15.0
+# Okapi BM25's usual constants (the second ranking of Matcher._bm25_shares).
+BM25_K1 = 1.2
+BM25_B = 0.75
 REWRITES_KEPT = 4  # the questions being answered just now (Matcher._rewrite)
 # A short fact question whose subject is more than this share unknown to the best entry is only
 # suggested (see Matcher._off_subject).
@@ -414,11 +410,8 @@ class _Phrasing:
 class Matcher:
     """Scores questions against a PolicyBase's FAQ; build once per base (~20 ms for 100 entries)."""
 
-    def __init__(
-        self, base: PolicyBase, threshold: float = THRESHOLD, suggest_threshold: float = SUGGEST_THRESHOLD
-    ) -> None:
+    def __init__(self, base: PolicyBase, suggest_threshold: float = SUGGEST_THRESHOLD) -> None:
         self.base = base
-        self.threshold = threshold
         self.suggest_threshold = suggest_threshold
         self.entries: tuple[FaqEntry, ...] = base.faqs
         self._by_id = {entry.id: entry for entry in self.entries}
@@ -459,6 +452,7 @@ class Matcher:
             )
             for i, e in enumerate(self.entries)
         ]
+        self._mean_text = sum(map(len, self._texts)) / max(len(self._texts), 1) or 1.0
         # What each entry is about, for what-is questions: its topic, keywords, the terms its answer
         # quotes (“企业找技术、成果找市场”, 《…》) and the things its own what-is phrasings ask about.
         self._subjects: list[tuple[str, ...]] = []
@@ -532,13 +526,18 @@ class Matcher:
 
     # --- scoring -------------------------------------------------------------------------------
 
-    def features(self, norm: str) -> dict[int, Features]:
-        """Signals for the entries worth scoring (a shortlist), keyed by entry index."""
+    def _query(self, norm: str) -> tuple[frozenset[str], dict[str, float], float]:
+        """A normalised question's tokens, their weights and its total weight."""
         qtokens = frozenset(terms(norm))
-        runs = content_runs(norm)
         weights = {t: self._token_weight(t) for t in qtokens}
         # A question of only a few light tokens ("你是谁") must not look fully covered by them.
         qtotal = max(sum(weights.values()), MIN_QUESTION_WEIGHT * self._unknown_weight)
+        return qtokens, weights, qtotal
+
+    def features(self, norm: str) -> dict[int, Features]:
+        """Signals for the entries worth scoring (a shortlist), keyed by entry index."""
+        qtokens, weights, qtotal = self._query(norm)
+        runs = content_runs(norm)
         # Shortlist 1: entries sharing a specific token, ranked by the weight they share.
         shared: dict[int, float] = defaultdict(float)
         for token in qtokens:
@@ -562,22 +561,34 @@ class Matcher:
             i = self._phrasings[indices[at]].entry
             ratio[i] = max(ratio[i], value)
             shortlist.add(i)
-        out: dict[int, Features] = {}
-        for i in shortlist:
-            qcov = sum(weights[t] for t in self._bags[i] & qtokens) / qtotal
-            acov = sum(weights[t] for t in self._answer_bags[i] & qtokens) / qtotal
-            pcov = 0.0
-            best_ratio = ratio.get(i)
-            for p in self._phrasings_of[i]:
-                common = p.tokens & qtokens
-                if common:
-                    pcov = max(pcov, sum(weights[t] for t in common) / p.weight)
-            if best_ratio is None:
-                best_ratio = max(fuzz.ratio(norm, p.text) for p in self._phrasings_of[i])
-            keyword = any(k in norm for k in self._keywords[i])
-            missing = _missing_share(runs, self._answer_bags[i])
-            out[i] = Features(qcov, pcov, acov, best_ratio / 100, keyword, missing)
-        return out
+        query = (qtokens, weights, qtotal)
+        return {i: self._features_of(i, norm, query, runs, ratio.get(i)) for i in shortlist}
+
+    def entry_features(self, norm: str, index: int) -> Features:
+        """The signals of one entry for a normalised question (as `features` gives them)."""
+        return self._features_of(index, norm, self._query(norm), content_runs(norm), None)
+
+    def _features_of(
+        self,
+        i: int,
+        norm: str,
+        query: tuple[frozenset[str], dict[str, float], float],
+        runs: list[str],
+        best_ratio: float | None,
+    ) -> Features:
+        qtokens, weights, qtotal = query
+        qcov = sum(weights[t] for t in self._bags[i] & qtokens) / qtotal
+        acov = sum(weights[t] for t in self._answer_bags[i] & qtokens) / qtotal
+        pcov = 0.0
+        for p in self._phrasings_of[i]:
+            common = p.tokens & qtokens
+            if common:
+                pcov = max(pcov, sum(weights[t] for t in common) / p.weight)
+        if best_ratio is None:
+            best_ratio = max((fuzz.ratio(norm, p.text) for p in self._phrasings_of[i]), default=0.0)
+        keyword = any(k in norm for k in self._keywords[i])
+        missing = _missing_share(runs, self._answer_bags[i])
+        return Features(qcov, pcov, acov, best_ratio / 100, keyword, missing)
 
     def scores(self, question: str) -> list[tuple[float, int]]:
         """(score 0..100, entry index) for the shortlisted entries, best first.
@@ -699,10 +710,22 @@ class Matcher:
 
     def band(self, question: str, ranked: list[tuple[float, int]]) -> str:
         """ "confident", "suggest" or "decline" for a question and its ranked entries."""
+        guarded = self.guarded_band(question, ranked)
+        if guarded:
+            return guarded
+        score = ranked[0][0]
+        if self.confidence_of(question, ranked) >= confidence.CONFIDENT_AT:
+            return "confident"
+        return "suggest" if score >= self.suggest_threshold else "decline"
+
+    def guarded_band(self, question: str, ranked: list[tuple[float, int]]) -> str:
+        """The band the guards decide before the confidence model is asked ("" when they leave it
+        to the model): no entry or a very low score, an office, fact kind, year or class of question
+        the best entry does not answer, a subject it does not cover."""
         if not ranked:
             return "decline"
         score, best = ranked[0]
-        if score < min(self.suggest_threshold, LEAD_MIN_SCORE):
+        if score < MIN_SCORE:
             return "decline"
         if not self._answers_what_is_asked(question, best) or self._out_of_scope(question, best):
             return "decline"
@@ -711,13 +734,58 @@ class Matcher:
         # about another subject (区校联动项目的申报截止日期) is not answered with them, even tentatively.
         if off == "decline" or (off and self.entries[best].kind in COMPUTED_DATE_KINDS):
             return "decline"
-        if not off and self._clear_lead(question, ranked):
-            return "confident"
-        if score < self.suggest_threshold:
-            return "decline"
-        if score < self.threshold_for(question):
-            return "suggest"
-        return off or "confident"
+        if off:
+            return off if score >= self.suggest_threshold else "decline"
+        return ""
+
+    def confidence_of(self, question: str, ranked: list[tuple[float, int]]) -> float:
+        """The probability that the best of `ranked` answers `question` (see policies.confidence)."""
+        return confidence.FITTED.probability(self.signals(question, ranked))
+
+    def signals(self, question: str, ranked: list[tuple[float, int]]) -> confidence.Signals:
+        """What the ranking says about its best entry, for the confidence model."""
+        score, best = ranked[0]
+        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        third = ranked[2][0] if len(ranked) > 2 else 0.0
+        norm = self._rewrite(question)
+        runs = content_runs(norm)
+        f = self.entry_features(norm, best)
+        source = self.entries[best].source
+        same_source = len(ranked) > 1 and self.entries[ranked[1][1]].source == source
+        shares = self._bm25_shares(norm, [i for _, i in ranked[: confidence.RANKS]])
+        return confidence.Signals(
+            score / 100,
+            (score - second) / 100,
+            (second - third) / 100,
+            f.missing,
+            f.qcov,
+            f.pcov,
+            f.acov,
+            f.ratio,
+            float(f.keyword),
+            confidence.scaled_length(sum(map(len, runs))),
+            float(is_short(question)),
+            float(same_source),
+            *confidence.bm25_signals(shares),
+        )
+
+    def _bm25_shares(self, norm: str, indices: list[int]) -> list[float]:
+        """Okapi BM25 of the question's tokens in each entry's whole text, over the most any entry
+        could score: a second ranking that weighs repeated and rare words unlike the score does, so
+        agreeing with it is evidence (only the top few entries are re-ranked: str.count is cheap)."""
+        idf = {t: w for t in frozenset(terms(norm)) if (w := self._idf.get(t, 0.0))}
+        ceiling = sum(idf.values()) or 1.0
+        shares = []
+        for i in indices:
+            text = self._texts[i]
+            norm_tf = BM25_K1 * (1 - BM25_B + BM25_B * len(text) / self._mean_text)
+            total = 0.0
+            for token, weight in idf.items():
+                tf = text.count(token)
+                if tf:
+                    total += weight * tf * (BM25_K1 + 1) / (tf + norm_tf)
+            shares.append(total / ceiling)
+        return shares
 
     def _out_of_scope(self, question: str, index: int) -> str:
         """The class of near-miss question (another place, an achieved figure…) the entry does not
@@ -732,21 +800,6 @@ class Matcher:
             self.entries[index].answer,
             lambda phrase: _missing_share(content_runs(phrase), bag) <= SUBJECT_MISSING,
         )
-
-    def _clear_lead(self, question: str, ranked: list[tuple[float, int]]) -> bool:
-        """A best entry far ahead of every other (LEAD_MARGIN points) that uses most of the question's
-        words is right even at a modest score: a question in everyday words scores low against
-        every entry, but only an out-of-scope one leaves all of them about level or has most of its
-        words unknown to the best one (see bench/faq.py: no tuning question answered this way was wrong)."""
-        score, best = ranked[0]
-        runner = ranked[1][0] if len(ranked) > 1 else 0.0
-        if (
-            score - runner < LEAD_MARGIN
-            or score < LEAD_MIN_SCORE + self.threshold_for(question) - self.threshold
-        ):
-            return False
-        norm = self._rewrite(question)
-        return _missing_share(content_runs(norm), self._answer_bags[best]) <= LEAD_MAX_MISSING
 
     def _off_subject(self, question: str, index: int) -> str:
         """ "suggest" when a short question asking for a fact (a phone, a deadline, an amount) is about
@@ -764,13 +817,6 @@ class Matcher:
         if _missing_share(runs, self._answer_bags[index] | GENERIC_TOKENS) <= SUBJECT_MISSING:
             return ""
         return "decline" if _missing_share(runs, self._vocabulary) > SUBJECT_MISSING else "suggest"
-
-    def threshold_for(self, question: str) -> float:
-        """The confident threshold: higher for a short question, whose few characters match many
-        entries by chance (专利申请流程, 你是谁)."""
-        norm = official_terms(normalize(question))
-        short = sum(map(len, content_runs(norm))) <= SHORT_QUESTION
-        return self.threshold + SHORT_EXTRA if short else self.threshold
 
     def _suggestion(self, question: str, ranked: list[tuple[float, int]], today: dt.date) -> Answer:
         score, best = ranked[0]
@@ -955,6 +1001,11 @@ class Matcher:
 LONG_QUESTION = 24
 MIN_CLAUSE_CONTENT = 4
 _CLAUSE_SPLIT_RE = re.compile(r"[，,。.！!？?；;：:\s]+")
+
+
+def is_short(question: str) -> bool:
+    """At most SHORT_QUESTION content characters once everyday words are the documents' terms."""
+    return sum(map(len, content_runs(official_terms(normalize(question))))) <= SHORT_QUESTION
 
 
 def question_clauses(question: str) -> list[str]:

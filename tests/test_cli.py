@@ -48,7 +48,7 @@ def test_ask_json_one_object_per_line_with_citation() -> None:
 
 
 def test_ask_json_names_the_band_and_the_alternatives_of_a_suggestion() -> None:
-    result = run_bot("ask", "--json", "和学校的平台结对能做些啥")
+    result = run_bot("ask", "--json", "平台结对能做些啥")
     assert result.returncode == 0, result.stderr
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     assert line["band"] == "suggest" and line["answer"].startswith("您是不是想问")

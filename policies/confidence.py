@@ -1,0 +1,104 @@
+"""How likely the matcher's best entry is the right answer: a logistic model over its ranking signals.
+
+One score with one threshold cannot tell a right answer to a question in everyday words (it scores
+low against every entry, but far ahead of the next one, and a second, independent ranking agrees)
+from a near miss (it scores the same, level with the next entry). The signals below are what the
+matcher already knows about its ranking; `bench/fit_confidence.py` fits the weights on the blind
+tune sets (leave-one-set-out figures, then one fit on all of them) and prints `FITTED` to paste here.
+The model never sees the validation set; the guards in `Matcher.band` (an office, a fact kind, a
+year or a subject the entry lacks) still decline before it is asked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+
+# A best entry at this probability or above is answered; below, it is suggested or declined.
+CONFIDENT_AT = 0.75
+# Signals are scaled to about 0..1 so the fitted weights can be compared.
+_LENGTH_SCALE = 40  # content characters
+RANKS = 5  # the top entries re-ranked by BM25
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the matcher knows about its best entry for one question (see `Matcher.signals`)."""
+
+    score: float  # the best entry's score / 100
+    lead: float  # its lead over the runner-up / 100
+    gap: float  # the runner-up's lead over the third / 100
+    missing: float  # share of the question's content the entry never uses
+    qcov: float  # Features of the whole question against the best entry
+    pcov: float
+    acov: float
+    ratio: float
+    keyword: float  # 1.0 when one of the entry's keywords occurs in the question
+    length: float  # content characters, capped at _LENGTH_SCALE, / _LENGTH_SCALE
+    short: float  # 1.0 for a short question (a higher threshold applies to its score)
+    same_source: float  # 1.0 when the runner-up cites the same document
+    bm25_first: float  # 1.0 when BM25 over the top entries also puts the best entry first
+    bm25_rank: float  # its BM25 rank among them / RANKS
+    bm25_share: float  # its BM25 score / the most any entry could score for the question
+    bm25_margin: float  # its BM25 share minus the best other entry's
+
+    def vector(self) -> tuple[float, ...]:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model: probability = 1 / (1 + exp(-(intercept + weights · signals)))."""
+
+    weights: tuple[float, ...]
+    intercept: float
+
+    def probability(self, signals: Signals) -> float:
+        return probability(self.weights, self.intercept, signals.vector())
+
+
+def probability(weights: Sequence[float], intercept: float, vector: Sequence[float]) -> float:
+    z = intercept + sum(w * x for w, x in zip(weights, vector, strict=True))
+    if z < -30:  # exp overflow guard; the probability is 0 to any precision that matters
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def scaled_length(content_chars: int) -> float:
+    return min(content_chars, _LENGTH_SCALE) / _LENGTH_SCALE
+
+
+def bm25_signals(shares: Sequence[float]) -> tuple[float, float, float, float]:
+    """(first, rank, share, margin) of the best entry (index 0) among the BM25 `shares` of the top
+    entries (each a BM25 score divided by the most any entry could score for the question)."""
+    if not shares:
+        return 0.0, 1.0, 0.0, 0.0
+    mine = shares[0]
+    rank = sum(1 for s in shares[1:] if s > mine)
+    best_other = max(shares[1:], default=0.0)
+    return float(rank == 0), rank / RANKS, mine, mine - best_other
+
+
+# Fitted by bench/fit_confidence.py (see its output for the figures behind these numbers).
+FITTED = Model(
+    weights=(
+        1.2699,  # score
+        1.3070,  # lead
+        0.2257,  # gap
+        -3.2429,  # missing
+        0.8414,  # qcov
+        0.1469,  # pcov
+        0.7381,  # acov
+        2.2318,  # ratio
+        0.9318,  # keyword
+        1.4927,  # length
+        -1.3699,  # short
+        0.1183,  # same_source
+        1.0298,  # bm25_first
+        -1.2105,  # bm25_rank
+        -0.7183,  # bm25_share
+        0.6193,  # bm25_margin
+    ),
+    intercept=-0.7114,
+)
