@@ -26,6 +26,7 @@ import logging
 import math
 import re
 from collections import defaultdict
+from collections.abc import Container
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -346,9 +347,11 @@ def _unprefixed(text: str) -> str:
     return _OFFICE_PREFIX_RE.sub("", text)
 
 
-def named_offices(text: str) -> list[str]:
+def named_offices(text: str, not_names: Container[str] = frozenset()) -> list[str]:
     """Offices a cleaned question names, e.g. ['社局'] for '人社局电话' (two characters before 局/厅
-    tell offices apart and survive prefixes such as 市/区/省); '哪个厅负责' names none."""
+    tell offices apart and survive prefixes such as 市/区/省); '哪个厅负责' names none. Before a
+    longer suffix a word of `not_names` (a verb, adverb…: 了解科协) names no particular one: the
+    suffix alone is the office."""
     found = []
     for m in _OFFICE_RE.finditer(text):
         prefix, suffix = m.group(1), m.group(2)
@@ -358,7 +361,10 @@ def named_offices(text: str) -> list[str]:
         # of the government in general.
         if suffix == "政府" and prefix[-1] not in _PLACE_SUFFIXES:
             continue
-        found.append(prefix[-1] + suffix if suffix in ("局", "厅") else m.group(0))
+        if suffix in ("局", "厅"):
+            found.append(prefix[-1] + suffix)
+        else:
+            found.append(suffix if prefix in not_names else m.group(0))
     return found
 
 
@@ -453,6 +459,7 @@ class Matcher:
             for i, e in enumerate(self.entries)
         ]
         self._mean_text = sum(map(len, self._texts)) / max(len(self._texts), 1) or 1.0
+        self._not_names = retrieval.verb_like_words()
         # What each entry is about, for what-is questions: its topic, keywords, the terms its answer
         # quotes (“企业找技术、成果找市场”, 《…》) and the things its own what-is phrasings ask about.
         self._subjects: list[tuple[str, ...]] = []
@@ -850,7 +857,7 @@ class Matcher:
         offices = [
             office
             for part in _CLAUSE_SPLIT_RE.split(own)
-            for office in named_offices(_unprefixed(self._homophones.fix(clean(part))))
+            for office in named_offices(_unprefixed(self._homophones.fix(clean(part))), self._not_names)
         ]
         if not all(office in self._texts[index] for office in offices):
             return False

@@ -161,22 +161,39 @@ class WordList:
         return run[at * n : at * n + n] == word
 
 
-@lru_cache(maxsize=1)
-def real_words(min_count: int = WORD_MIN_COUNT, longest: int = MAX_WORD) -> WordList:
-    """The words of two to `longest` characters that jieba's dictionary (dict.txt: "word count tag"
-    lines, ~350,000 words) counts at least `min_count` (< 10) times; empty when jieba is not
-    installed. Only the file is read: importing jieba sets up its tokenizer, and loading its
-    dictionary takes ~1 s."""
+def _jieba_dictionary() -> str:
+    """jieba's dict.txt ("word count tag" lines, ~350,000 words), "" when jieba is not installed.
+    Only the file is read: importing jieba sets up its tokenizer, and loading its dictionary takes
+    ~1 s."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.submodule_search_locations:
-        return WordList([])
+        return ""
     path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, ValueError):
-        return WordList([])
+        return ""
+
+
+@lru_cache(maxsize=1)
+def real_words(min_count: int = WORD_MIN_COUNT, longest: int = MAX_WORD) -> WordList:
+    """The words of two to `longest` characters that jieba's dictionary counts at least
+    `min_count` (< 10) times; empty when jieba is not installed."""
     line = re.compile(rf"^([^ \n]{{2,{longest}}}) (?:[{min_count}-9]|\d\d)", re.MULTILINE)
-    return WordList(line.findall(text))
+    return WordList(line.findall(_jieba_dictionary()))
+
+
+# jieba's part-of-speech tags of words that never name an organisation: verbs, adverbs, numerals,
+# pronouns, prepositions, conjunctions, particles, measure, direction and time words, interjections.
+_NOT_NAME_TAGS = "v|vd|d|ad|m|mq|r|p|c|u|y|q|f|o|e|t"
+
+
+@lru_cache(maxsize=1)
+def verb_like_words() -> WordList:
+    """Two-character words jieba tags as verbs, adverbs, numerals, pronouns… (see _NOT_NAME_TAGS):
+    before 科协 or 中心 they do not name one (了解科协, 听说一下科协), where 莱西 or 服务 would."""
+    line = re.compile(rf"^([^ \n]{{2}}) \d+ (?:{_NOT_NAME_TAGS})$", re.MULTILINE)
+    return WordList(line.findall(_jieba_dictionary()))
 
 
 def pinyin_terms(norm: str) -> list[str]:

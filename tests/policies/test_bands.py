@@ -252,6 +252,9 @@ def test_everyday_words_for_rounds_lateness_and_minimums_are_answered(
         "听说莱西在各镇街建了服务站，科协靠这个发动了多少人注册科普信息员？",
         # "他们科协" is the 科协 the entry speaks of, not an office called 他们科协.
         "他们科协一共发动了多少市民注册科普信息员",
+        # A verb or time word before 科协 names no other 科协 (jieba's part-of-speech tags say so).
+        "我是莱西镇街的干部，想了解一下科协一共发动了多少市民注册科普信息员？",
+        "听说去年科协发动了不少市民注册科普信息员，一共多少人？",
     ],
 )
 def test_an_office_is_read_within_one_clause_and_without_a_pronoun(matcher: Matcher, question: str) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from policies import cycle
+from policies import cycle, retrieval
 from policies.loader import load_policy_base
 from policies.matcher import Answer, Matcher, named_offices
 from policies.models import CycleWeek, DatedFact, Document, FaqEntry, PolicyBase
@@ -402,3 +402,11 @@ def test_fact_questions_with_everyday_framing_are_answered(real: Matcher, questi
 def test_government_in_general_is_not_an_office() -> None:
     assert named_offices("首台套装备政府会带头采购吗") == []
     assert named_offices("莱西市政府电话") == ["西市政府"]
+
+
+def test_a_verb_before_an_office_suffix_names_no_particular_office() -> None:
+    not_names = retrieval.verb_like_words()
+    assert named_offices("想了解科协推了什么", not_names) == ["科协"]
+    assert named_offices("去年科协走访了多少企业", not_names) == ["科协"]
+    assert named_offices("莱西科协电话", not_names) == ["莱西科协"]
+    assert named_offices("服务中心在哪", not_names) == ["服务中心"]
