@@ -4,7 +4,8 @@ The documents are Qingdao's (西海岸新区, 莱西) and Shandong province's. A
 its words with an entry and still ask what the entry does not say:
 
 * another place: 深圳市创新联合体的组建条件 is not answered by Qingdao's rules (a Shandong city such as
-  济南 is under the provincial plan and is not another place);
+  济南 is under the provincial plan and is not another place, except against an entry about another
+  Shandong city: 济南的创新联合体 vs Qingdao's guide, 平度有多少高企 vs 莱西's figures);
 * an achieved figure: 新区2024年技术合同成交额实际做到了多少 is not answered by a target (到2028年突破…);
 * a sub-group of a count: 53个平台里中国海洋大学有几个 is not answered by the count of all 53;
 * a count of something else than the entry counts: 大学城有多少在校生 vs an entry listing universities.
@@ -56,6 +57,46 @@ _MONEY_RE = re.compile(r"钱|金|费|补|奖|贴|资|款|额|薪|酬|率|例")
 _VAGUE = frozenset("人 个 家 年 天 次 钱 万元 元 亿元 亿 万 岁 号 月 周 期 批 轮 种 类 条 项 点 步".split())
 
 
+# Places of one level: a question naming one of them is about another place than an entry that names
+# only others of the same level (and not about a place the entry leaves open).
+_SIBLINGS = (
+    # Shandong's cities.
+    (
+        "济南",
+        "青岛",
+        "淄博",
+        "枣庄",
+        "东营",
+        "烟台",
+        "潍坊",
+        "济宁",
+        "泰安",
+        "威海",
+        "日照",
+        "临沂",
+        "德州",
+        "聊城",
+        "滨州",
+        "菏泽",
+    ),
+    # Qingdao's districts and county-level cities (西海岸新区 is 黄岛区).
+    ("市南", "市北", "李沧", "崂山", "城阳", "即墨", "胶州", "平度", "莱西", ("西海岸", "黄岛")),
+)
+
+
+def sibling_place(asked: str, text: str) -> str:
+    """A place of one level (a Shandong city, a Qingdao district) the question names and the entry
+    does not, where the entry names another of that level; "" if none."""
+    for level in _SIBLINGS:
+        names = [(p,) if isinstance(p, str) else p for p in level]
+        named = [p for p in names if any(n in asked for n in p)]
+        in_entry = [p for p in names if any(n in text for n in p)]
+        for place in named:
+            if place not in in_entry and any(p not in named for p in in_entry):
+                return place[0]
+    return ""
+
+
 def foreign_places(asked: str) -> list[str]:
     """Places outside Shandong a cleaned question names (not as part of a university's name)."""
     return [m.group(0).removesuffix("市") for m in _FOREIGN_RE.finditer(asked)]
@@ -89,7 +130,7 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
     """The class of question the entry does not answer ("" if none): `asked` is the cleaned question,
     `norm` the question in the documents' terms, `text` all the entry says, `answer` its passage and
     `uses(phrase)` whether the entry uses most of a phrase's words."""
-    if any(place not in text for place in foreign_places(asked)):
+    if any(place not in text for place in foreign_places(asked)) or sibling_place(asked, text):
         return "place"
     if asks_achieved(asked) and target_only(answer):
         return "achieved"

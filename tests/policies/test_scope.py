@@ -47,6 +47,9 @@ def matcher() -> Matcher:
         "首轮的53个科创平台当中山东大学占几个",
         "古镇口大学城有多少教师",
         "青岛理工大学有多少学生",
+        # Another Shandong city or Qingdao district than the one the entry is about.
+        "潍坊市创新联合体的备案条件是什么",
+        "即墨区科协一共走访了多少企业",
     ],
 )
 def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
@@ -96,3 +99,13 @@ def test_subgroup_and_counted() -> None:
     assert scope.subgroup("区里想让科技型企业涨到多少家") == ""
     assert scope.counted("大学城有多少在校生") == "在校生"
     assert scope.counted("院士工作站有多少建站补贴") == ""
+
+
+def test_a_sibling_place_is_another_place_only_against_an_entry_about_one() -> None:
+    qingdao_guide = "青岛市创新联合体组建工作指引"
+    assert scope.sibling_place("济南的创新联合体怎么组建", qingdao_guide) == "济南"
+    assert scope.sibling_place("平度有多少高新技术企业", "莱西市高新技术企业129家") == "平度"
+    # The entry names the place asked about, or names no place of that level.
+    assert scope.sibling_place("青岛的创新联合体怎么组建", qingdao_guide) == ""
+    assert scope.sibling_place("黄岛区的企业怎么结对", "驻青岛西海岸新区企业") == ""
+    assert scope.sibling_place("烟台的高新区和高校怎么结对", "高新区与高校结对") == ""
