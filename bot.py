@@ -356,6 +356,7 @@ def _ask(args: argparse.Namespace, store: Any, settings: Settings) -> int:
                 "source": answer.source,
                 "score": round(answer.score, 1),
                 "band": answer.band,
+                "confidence": None if answer.confidence is None else round(answer.confidence, 3),
                 "facts": dict(answer.facts),
                 "alternatives": [
                     {"id": entry.id, "topic": entry.topic, "score": round(score, 1)}

@@ -27,7 +27,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
@@ -385,6 +385,9 @@ class Answer:
     scores: tuple[float, ...] = ()  # the scores of `entry` (when suggested) and `alternatives`
     # The entry's facts of the kinds asked for, shown before the passage: (("amount", "单个企业最高50万元"),)
     facts: tuple[tuple[str, str], ...] = ()
+    # The confidence model's probability that `entry` (or the best entry) is right; None when a guard
+    # (an office, a fact kind, a subject the entry lacks) decided without it, or for a pressed topic.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -687,18 +690,20 @@ class Matcher:
     def answer(self, question: str, today: dt.date) -> Answer:
         """The answer to `question` on `today` in one of three bands (see `Answer.band`)."""
         ranked = self._prefer_stated(question, self.scores(question))
-        band = self.band(question, ranked)
+        band, likelihood = self.assess(question, ranked)
         if band == "confident":
             score, best = ranked[0]
             others = tuple(self.entries[i] for _, i in ranked[1 : 1 + ALTERNATIVES])
-            return self._answer_for(question, self.entries[best], today, score, others)
-        if band == "suggest":
-            return self._suggestion(question, ranked, today)
-        alternatives = self._padded(ranked, ALTERNATIVES)
-        score = ranked[0][0] if ranked else 0.0
-        return Answer(
-            question, False, None, self._decline_text(alternatives), "", score, alternatives, "decline"
-        )
+            found = self._answer_for(question, self.entries[best], today, score, others)
+        elif band == "suggest":
+            found = self._suggestion(question, ranked, today)
+        else:
+            alternatives = self._padded(ranked, ALTERNATIVES)
+            score = ranked[0][0] if ranked else 0.0
+            found = Answer(
+                question, False, None, self._decline_text(alternatives), "", score, alternatives, "decline"
+            )
+        return replace(found, confidence=likelihood)
 
     def _prefer_stated(self, question: str, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
         """When the best entry lacks the kind of fact asked for and a close runner-up states it
@@ -717,13 +722,17 @@ class Matcher:
 
     def band(self, question: str, ranked: list[tuple[float, int]]) -> str:
         """ "confident", "suggest" or "decline" for a question and its ranked entries."""
+        return self.assess(question, ranked)[0]
+
+    def assess(self, question: str, ranked: list[tuple[float, int]]) -> tuple[str, float | None]:
+        """The band and the confidence model's probability (None when a guard decided alone)."""
         guarded = self.guarded_band(question, ranked)
         if guarded:
-            return guarded
-        score = ranked[0][0]
-        if self.confidence_of(question, ranked) >= confidence.CONFIDENT_AT:
-            return "confident"
-        return "suggest" if score >= self.suggest_threshold else "decline"
+            return guarded, None
+        likelihood = self.confidence_of(question, ranked)
+        if likelihood >= confidence.CONFIDENT_AT:
+            return "confident", likelihood
+        return ("suggest" if ranked[0][0] >= self.suggest_threshold else "decline"), likelihood
 
     def guarded_band(self, question: str, ranked: list[tuple[float, int]]) -> str:
         """The band the guards decide before the confidence model is asked ("" when they leave it

@@ -39,7 +39,7 @@ def test_ask_json_one_object_per_line_with_citation() -> None:
     result = run_bot("ask", "--json", stdin="高校理事会秘书处的咨询电话是多少？\n帮我写一首诗\n")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    keys = {"question", "matched", "answer", "source", "score", "band", "facts", "alternatives"}
+    keys = {"question", "matched", "answer", "source", "score", "band", "facts", "alternatives", "confidence"}
     assert [set(obj) for obj in lines] == [keys] * 2
     phone, poem = lines
     assert phone["matched"] is True and "13210876217" in phone["answer"] and phone["source"]
@@ -52,6 +52,7 @@ def test_ask_json_names_the_band_and_the_alternatives_of_a_suggestion() -> None:
     assert result.returncode == 0, result.stderr
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     assert line["band"] == "suggest" and line["answer"].startswith("您是不是想问")
+    assert 0 < line["confidence"] < 0.75  # the model's probability, below the confident line
     assert len(line["alternatives"]) == 2
     assert all(set(alt) == {"id", "topic", "score"} for alt in line["alternatives"])
     assert line["alternatives"][0]["score"] >= line["alternatives"][1]["score"]
