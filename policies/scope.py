@@ -8,7 +8,19 @@ its words with an entry and still ask what the entry does not say:
   Shandong city: 济南的创新联合体 vs Qingdao's guide, 平度有多少高企 vs 莱西's figures);
 * an achieved figure: 新区2024年技术合同成交额实际做到了多少 is not answered by a target (到2028年突破…);
 * a sub-group of a count: 53个平台里中国海洋大学有几个 is not answered by the count of all 53;
-* a count of something else than the entry counts: 大学城有多少在校生 vs an entry listing universities.
+* a count of something else than the entry counts: 大学城有多少在校生 vs an entry listing universities;
+* a ranking within a counted set: 这批平台里哪所高校的最多 is not answered by the count of all of them
+  (an entry that itself says 最高/最多 answers 哪类项目资助最高);
+* the name of a party the entry leaves unnamed: 评估委托给了哪家第三方机构 is not answered by "委托第三方
+  评估机构实施" (an entry naming it, "第三方机构为…", would answer);
+* a date for something the entry gives no date for: 科教园哪年建成 is not answered by a plan stating no
+  year, month, week or quarter (an entry with 2025年3月18日 answers 哪天完成);
+* another province's own rules where the entry only names it as a reference: 江苏的具体政策条款 is not
+  answered by "借鉴江苏省…经验" (借鉴了哪个省的经验 is);
+* a roster of members already filed, paired or named by a collective label (已经备案的联合体有哪几家,
+  九校一所具体是哪几所) where the entry names no institution;
+* a named person (王处长的手机号): the documents name no official;
+* a task for the bot rather than a question (帮我写一份…, 帮我翻译…).
 
 `Matcher.band` declines when `out_of_scope` names a class for the best entry.
 """
@@ -126,11 +138,114 @@ def counted(norm: str) -> str:
     return m.group(1)
 
 
+# A ranking within a set: "哪所高校的最多", "哪家排第一" (the superlative the entry would have to state).
+_RANKING_RE = re.compile(
+    r"哪[个所家位项类种一]?[\u4e00-\u9fff]{0,10}?(最多|最少|最高|最低|最大|最小|最强|最好|最快|排第一|第一名)"
+    r"|(排名|排第)"
+)
+_RANKED_RE = re.compile(r"最|第一|排名|名列|位居|榜首")
+
+# A party the documents name generically ("委托第三方评估机构", "组织专家"), asked by name.
+_PARTY = r"第三方(?:评估|服务)?(?:机构)?|中介机构|评估机构|评审专家"
+_PARTY_NAME_RE = re.compile(
+    rf"({_PARTY})[\u4e00-\u9fff]{{0,3}}?(?:是|为)?(?:哪家|哪一家|哪个|哪些|哪几家|谁|叫什么|什么名字|名字|名称|名单)"
+    rf"|(?:哪家|哪一家|哪个|哪些|哪几家)[\u4e00-\u9fff]{{0,2}}?({_PARTY})"
+)
+
+# A date asked for something's completion or start, and the dates an entry can state.
+_WHEN_DONE_RE = re.compile(
+    r"(?:哪年|哪一年|几几年|什么时候|什么时间|啥时候|何时|哪天|哪一天|几月|哪个月)[\u4e00-\u9fff]{0,6}?"
+    r"(?:建成|建好|落成|投用|投入使用|竣工|完工|开通|启用|开工|动工|建起来|运营|开园|挂牌|成立|完成|实现|出台)"
+    r"|(?:建成|建好|落成|投用|竣工|完工|开通|启用|开园|挂牌|成立)[\u4e00-\u9fff]{0,2}?(?:哪年|哪一年|什么时候|何时|哪天)"
+)
+_DATE_RE = re.compile(
+    r"\d{4}|\d+月|\d+日|[一二三四五六七八九十\d]+(?:年|周|个月|季度)|年底|年内|年初|年末|今年|明年|月底|月初"
+    r"|上半年|下半年|每年|每季度|周"
+)
+# A document number's year (青西新发〔2024〕10号) dates the document, not what it plans.
+_DOC_NUMBER_RE = re.compile(r"[〔\[（(]\d{4}[〕\]）)]\d+号")
+
+# A place named by the entry only as a reference (借鉴江苏省…), and a question asking its own rules.
+_REFERENCE_RE = "(?:借鉴|参考|学习|对标|参照)[了]?"
+_OWN_RULES_RE = re.compile(r"具体|条款|细则|原文|全文|规定|办法|申报|申请|补贴|奖励|比例|条件|怎么办")
+_ABOUT_REFERENCE_RE = re.compile(r"借鉴|参考|学习|对标|参照|经验|哪个省|外省")
+
+# A roster: the members of a set already filed or paired, or behind a collective label.
+_ROSTER_RE = re.compile(
+    r"哪几家|哪几所|哪所|哪家|哪些(?:企业|高校|学校|单位|公司|大学)"
+    r"|名单[\u4e00-\u9fff]{0,2}?(?:有哪|是什么|发|给|看|查|在哪)"
+)
+_MEMBERSHIP_RE = re.compile(
+    r"(?:已经|已|首批|第一批|目前|现在)[\u4e00-\u9fff]{0,8}?(?:备案|结对|入选|认定|获批|签约)"
+    r"|(?:备案|结对|入选|认定|获批|签约)(?:的|了)|具体是哪|分别是哪"
+)
+_INSTITUTION_NAME_RE = re.compile(r"[\u4e00-\u9fff]{2,12}(?:大学|学院|研究所|研究院|公司|集团|有限)")
+
+# A named official: a surname and a title (张处长, 李主任).
+_PERSON_RE = re.compile(
+    "[张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡杜叶程苏魏吕丁"
+    "沈姚卢姜崔钟谭陆汪范廖贾夏韦邹孟熊秦邱尹薛闫段雷侯史陶黎贺顾毛郝龚邵覃戴莫孔汤]"
+    "(?:处长|科长|局长|主任|厅长|部长|书记|经理|院长|校长|教授|主席|秘书长)"
+)
+
+# A task for the bot: writing, translating or booking something.
+_TASK_RE = re.compile(r"^(?:请|麻烦)?你?帮(?:我|忙)(?:写|起草|拟|编|翻译|翻成|生成|订|预订|做一)")
+
+
+def asks_ranking(asked: str, answer: str) -> bool:
+    """Whether a question ranks within a set ("哪所高校的最多") the answer states no ranking of."""
+    return bool(_RANKING_RE.search(asked)) and not _RANKED_RE.search(answer)
+
+
+def unnamed_party(asked: str, answer: str) -> str:
+    """The generic party (第三方机构…) a question asks the name of where the answer names none."""
+    m = _PARTY_NAME_RE.search(asked)
+    if not m:
+        return ""
+    party = m.group(1) or m.group(2)
+    stem = party[:3]
+    if stem not in answer or re.search(rf"{stem}[\u4e00-\u9fff]{{0,4}}?(?:为|是|：|“|（)", answer):
+        return ""
+    return party
+
+
+def undated(asked: str, answer: str) -> bool:
+    """Whether a question asks when something is done and the answer states no date at all."""
+    return bool(_WHEN_DONE_RE.search(asked)) and not _DATE_RE.search(_DOC_NUMBER_RE.sub("", answer))
+
+
+def referenced_place(asked: str, text: str) -> str:
+    """A place outside Shandong the entry names only as a reference (借鉴江苏省…) while the question
+    asks that place's own rules (江苏的具体政策条款); "" if none."""
+    if _ABOUT_REFERENCE_RE.search(asked) or not _OWN_RULES_RE.search(asked):
+        return ""
+    for place in foreign_places(asked):
+        if place in text and re.search(rf"{_REFERENCE_RE}{place}", text):
+            return place
+    return ""
+
+
+def asks_roster(asked: str, answer: str) -> bool:
+    """Whether a question asks the members of a filed, paired or labelled set and the answer names
+    no institution."""
+    return (
+        bool(_ROSTER_RE.search(asked))
+        and bool(_MEMBERSHIP_RE.search(asked))
+        and not _INSTITUTION_NAME_RE.search(answer)
+    )
+
+
 def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[str], bool]) -> str:
     """The class of question the entry does not answer ("" if none): `asked` is the cleaned question,
     `norm` the question in the documents' terms, `text` all the entry says, `answer` its passage and
     `uses(phrase)` whether the entry uses most of a phrase's words."""
+    if _TASK_RE.search(asked):
+        return "task"
+    if _PERSON_RE.search(asked):
+        return "person"
     if any(place not in text for place in foreign_places(asked)) or sibling_place(asked, text):
+        return "place"
+    if referenced_place(asked, text):
         return "place"
     if asks_achieved(asked) and target_only(answer):
         return "achieved"
@@ -140,4 +255,12 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
     thing = counted(norm)
     if thing and not uses(thing):
         return "counted"
+    if asks_ranking(asked, answer):
+        return "ranking"
+    if unnamed_party(asked, answer):
+        return "party"
+    if undated(asked, answer):
+        return "date"
+    if asks_roster(asked, answer):
+        return "roster"
     return ""

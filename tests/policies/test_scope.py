@@ -50,6 +50,21 @@ def matcher() -> Matcher:
         # Another Shandong city or Qingdao district than the one the entry is about.
         "潍坊市创新联合体的备案条件是什么",
         "即墨区科协一共走访了多少企业",
+        # A ranking within a counted set the entry does not rank.
+        "首轮发布的平台里哪所高校的平台最多",
+        # The name of a party the entry leaves unnamed.
+        "绩效评估委托给了哪家第三方",
+        # A date for a plan whose entry states none.
+        "海外高校科教园什么时候能建好",
+        # Another province's own rules where the entry only borrows from it.
+        "江苏省双高协同有哪些具体细则",
+        # A roster of members already filed or behind a collective label.
+        "首批备案的创新联合体是哪几家企业",
+        "九校一所分别是哪几所",
+        # A named official.
+        "区校联动负责的刘主任怎么联系",
+        # A task for the bot, not a question.
+        "帮我起草一份创新联合体建设方案",
     ],
 )
 def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
@@ -71,6 +86,16 @@ def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
         ("第一轮一共上线了几个高能级科创平台", "first-release"),
         ("成果转化贷款贴息比例", "sd-m13-loan"),
         ("企业路演每年几月举办", "week5-roadshow"),
+        # An entry that states the superlative answers a ranking; asking whether a third party
+        # evaluates is answered; a stated date answers a when; borrowing from 江苏 is stated; an
+        # entry naming the university answers 哪所; what a plan must contain is a question.
+        ("省财政对哪类成果转化项目资助最高", "sd-m12-major-transfer"),
+        ("联合体绩效评价会请第三方来做吗", "union-performance"),
+        ("首轮平台发布在哪一天完成", "first-release"),
+        ("区校联动方案借鉴了江苏哪方面的经验", "sd-background"),
+        ("海外高校科教园打算和香港的哪所大学一起建", "xha-higher-education"),
+        ("拟备案的联合体名单会公示吗", "union-filing"),
+        ("建设方案要写哪些内容", "union-chief-expert-plan"),
     ],
 )
 def test_in_scope_neighbour_is_answered(matcher: Matcher, question: str, faq_id: str) -> None:
@@ -109,3 +134,31 @@ def test_a_sibling_place_is_another_place_only_against_an_entry_about_one() -> N
     assert scope.sibling_place("青岛的创新联合体怎么组建", qingdao_guide) == ""
     assert scope.sibling_place("黄岛区的企业怎么结对", "驻青岛西海岸新区企业") == ""
     assert scope.sibling_place("烟台的高新区和高校怎么结对", "高新区与高校结对") == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "declined"),
+    [
+        ("这批平台里哪家单位的最多", "九校一所完成首轮发布，53个平台", True),
+        ("哪类项目资助最高", "省财政给予最高1500万元经费资助", False),
+        ("评估请的第三方机构叫什么名字", "组织专家或委托第三方评估机构实施", True),
+        ("评估请的第三方机构叫什么名字", "委托的第三方机构为某某评估中心", False),
+        ("科教园哪一年建成", "青西新发〔2024〕10号提出：探索建设海外高校科教园", True),
+        ("首轮发布什么时候完成", "已于2025年3月18日完成首轮发布", False),
+        ("已经结对的高校有哪几所", "实现全省每家高新区至少与1家高校建立结对联动关系", True),
+        ("和香港哪所大学合作", "探索与香港城市大学以及海外高校合作", False),
+    ],
+)
+def test_class_against_the_answer(question: str, answer: str, declined: bool) -> None:
+    found = scope.out_of_scope(question, question, answer, answer, lambda phrase: True)
+    assert bool(found) == declined, (question, found)
+
+
+def test_referenced_place_person_and_task() -> None:
+    borrowed = "充分借鉴江苏省双高协同发展实施的先进经验"
+    assert scope.referenced_place("江苏双高协同的补贴比例是多少", borrowed) == "江苏"
+    assert scope.referenced_place("借鉴了江苏的什么经验", borrowed) == ""
+    assert scope.out_of_scope("找一下陈处长", "", "", "", lambda phrase: True) == "person"
+    assert scope.out_of_scope("处长是谁", "", "", "", lambda phrase: True) == ""
+    assert scope.out_of_scope("帮我翻译这段话", "", "", "", lambda phrase: True) == "task"
+    assert scope.out_of_scope("我们想请专家帮我们把关", "", "", "", lambda phrase: True) == ""
