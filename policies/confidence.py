@@ -30,6 +30,7 @@ class Signals:
     lead: float  # its lead over the runner-up / 100
     gap: float  # the runner-up's lead over the third / 100
     missing: float  # share of the question's content the entry never uses
+    mostly_missing: float  # 1.0 when that share is half or more (an off-topic question's mark)
     qcov: float  # Features of the whole question against the best entry
     pcov: float
     acov: float
@@ -83,22 +84,23 @@ def bm25_signals(shares: Sequence[float]) -> tuple[float, float, float, float]:
 # Fitted by bench/fit_confidence.py (see its output for the figures behind these numbers).
 FITTED = Model(
     weights=(
-        1.2699,  # score
-        1.3070,  # lead
-        0.2257,  # gap
-        -3.2429,  # missing
-        0.8414,  # qcov
-        0.1469,  # pcov
-        0.7381,  # acov
-        2.2318,  # ratio
-        0.9318,  # keyword
-        1.4927,  # length
-        -1.3699,  # short
-        0.1183,  # same_source
-        1.0298,  # bm25_first
-        -1.2105,  # bm25_rank
-        -0.7183,  # bm25_share
-        0.6193,  # bm25_margin
+        0.5146,  # score
+        1.0620,  # lead
+        -0.3549,  # gap
+        -0.9946,  # missing
+        -1.9752,  # mostly_missing
+        0.3841,  # qcov
+        -0.1308,  # pcov
+        0.2244,  # acov
+        0.6480,  # ratio
+        0.9651,  # keyword
+        0.9354,  # length
+        -0.2042,  # short
+        0.7478,  # same_source
+        0.9930,  # bm25_first
+        -1.2837,  # bm25_rank
+        0.2243,  # bm25_share
+        0.9494,  # bm25_margin
     ),
-    intercept=-0.7114,
+    intercept=0.5598,
 )

@@ -48,8 +48,10 @@ FACT_MARGIN = 15.0
 # entries by chance (专利申请流程, 你是谁): the confidence model knows it as a signal.
 SHORT_QUESTION = 6
 ALTERNATIVES = 3
-# Below this score the best entry is declined whatever the confidence model says.
-MIN_SCORE = 15.0
+# Below this score the best entry is declined whatever the confidence model says; below the second
+# a short question's best entry is at most suggested (see Matcher.guarded_band).
+MIN_SCORE = 25.0
+SHORT_MIN_SCORE = 45.0
 # Okapi BM25's usual constants (the second ranking of Matcher._bm25_shares).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -752,6 +754,10 @@ class Matcher:
             return "decline"
         if off:
             return off if score >= self.suggest_threshold else "decline"
+        # A short question's few characters match many entries by chance (你是谁, 专利申请流程): on
+        # the tune sets none scoring below SHORT_MIN_SCORE was right.
+        if score < SHORT_MIN_SCORE and is_short(question):
+            return "suggest" if score >= self.suggest_threshold else "decline"
         return ""
 
     def confidence_of(self, question: str, ranked: list[tuple[float, int]]) -> float:
@@ -774,6 +780,7 @@ class Matcher:
             (score - second) / 100,
             (second - third) / 100,
             f.missing,
+            float(f.missing >= 0.5),
             f.qcov,
             f.pcov,
             f.acov,

@@ -43,16 +43,18 @@ def test_ask_json_one_object_per_line_with_citation() -> None:
     assert [set(obj) for obj in lines] == [keys] * 2
     phone, poem = lines
     assert phone["matched"] is True and "13210876217" in phone["answer"] and phone["source"]
-    assert phone["band"] == "confident"
+    assert phone["band"] == "confident" and phone["confidence"] >= 0.75
     assert poem["matched"] is False and "13210876217" in poem["answer"] and poem["band"] == "decline"
 
 
 def test_ask_json_names_the_band_and_the_alternatives_of_a_suggestion() -> None:
-    result = run_bot("ask", "--json", "平台结对能做些啥")
+    result = run_bot("ask", "--json", "合作平台")
     assert result.returncode == 0, result.stderr
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     assert line["band"] == "suggest" and line["answer"].startswith("您是不是想问")
-    assert 0 < line["confidence"] < 0.75  # the model's probability, below the confident line
+    # A short question below its floor is suggested by a guard (no probability), else the model's
+    # probability is below the confident line.
+    assert line["confidence"] is None or 0 < line["confidence"] < 0.75
     assert len(line["alternatives"]) == 2
     assert all(set(alt) == {"id", "topic", "score"} for alt in line["alternatives"])
     assert line["alternatives"][0]["score"] >= line["alternatives"][1]["score"]

@@ -35,7 +35,7 @@ def test_a_question_in_the_entrys_words_is_more_likely_right_than_a_vague_one(ma
         return matcher.confidence_of(question, matcher.scores(question))
 
     assert likelihood("秘书处的咨询电话是多少") > confidence.CONFIDENT_AT
-    assert likelihood("平台结对能做些啥") < confidence.CONFIDENT_AT
+    assert likelihood("我想问一下关于那个事情的情况") < confidence.CONFIDENT_AT
 
 
 def test_the_fitter_learns_which_signal_tells_right_from_wrong() -> None:
@@ -49,4 +49,5 @@ def test_the_fitter_learns_which_signal_tells_right_from_wrong() -> None:
     model = fit(rows, c=10.0)
     assert model.weights[0] > 5 and abs(model.weights[1]) < 1
     right, wrong, _ = tally(model, rows, 0.5)
-    assert right >= 190 and wrong <= 10
+    positives = sum(label for _, label, _ in rows)
+    assert right >= 0.95 * positives and wrong <= 5

@@ -18,7 +18,7 @@ from tests.policies.test_conversation import CoreChat, actor, make
 from tests.test_cli import run_bot
 
 POEM = "帮我写一首诗"
-SUGGESTED = "平台结对能做些啥"
+SUGGESTED = "合作平台"
 CONFIDENT = "高校理事会秘书处的咨询电话是多少？"
 ADDRESS = "贴息办公室的地址在哪"  # the loan entry states no address: declined
 
