@@ -65,6 +65,9 @@ BLIND_SET_9 = ROOT / "tests" / "policies" / "blind_questions_9.yaml"
 # Set 11 (a seventh writer, same recipe) was written as tune material.
 BLIND_SET_10 = ROOT / "tests" / "policies" / "blind_questions_10.yaml"
 BLIND_SET_11 = ROOT / "tests" / "policies" / "blind_questions_11.yaml"
+# Set 12 (an eighth writer, same recipe) was written at the end of round 5 as a second validation set,
+# measured once on the matcher before the round and once after: never read, never tuned on.
+BLIND_SET_12 = ROOT / "tests" / "policies" / "blind_questions_12.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -337,6 +340,8 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
         sets.append(("blind11 tune (all)", load_cases(BLIND_SET_11), held_out_today, True))
     if BLIND_SET_10.exists():
         sets.append(("blind10 VALIDATION (all)", load_cases(BLIND_SET_10), held_out_today, False))
+    if BLIND_SET_12.exists():
+        sets.append(("blind12 VALIDATION (all)", load_cases(BLIND_SET_12), held_out_today, False))
     return sets
 
 

@@ -38,6 +38,7 @@ from bench.faq import (  # noqa: E402
     BLIND_SET_9,
     BLIND_SET_10,
     BLIND_SET_11,
+    BLIND_SET_12,
     Case,
     correct,
     load_cases,
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         ("b8 tune", BLIND_SET_8),
         ("b11 tune", BLIND_SET_11),
         ("b10 VAL", BLIND_SET_10),
+        ("b12 VAL", BLIND_SET_12),
     )
     for name, path in later:
         if path.exists():
