@@ -6,8 +6,8 @@ Goals: >= 95% of answerable dev questions answered with the required strings, 10
 out-of-scope questions declined, p99 answer latency < 5 ms over 500 entries and < 10 ms over
 10,000, start-up of `bot.py ask` (fresh interpreter: import, load YAML, build matcher, answer)
 < 0.5 s. Issue 10's goals on unseen questions (>= 95% right, >= 90% out-of-scope declined,
-<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind set 10
-(all validation; sets 6 and 8 were validation until a newer writer's set replaced them; tuned on since).
+<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind sets 13, 14
+(all validation; sets 6, 8, 10 and 12 were validation until newer writers' sets replaced them).
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ BLIND_SET_11 = ROOT / "tests" / "policies" / "blind_questions_11.yaml"
 # Set 12 (an eighth writer, same recipe) was written at the end of round 5 as a second validation set,
 # measured once on the matcher before the round and once after: never read, never tuned on.
 BLIND_SET_12 = ROOT / "tests" / "policies" / "blind_questions_12.yaml"
+# Round 6: sets 10 and 12 (only ever measured in aggregate) became tune sets; sets 13 and 14 (a ninth and
+# a tenth writer, same recipe) are the validation sets: never read question by question, never tuned on.
+BLIND_SET_13 = ROOT / "tests" / "policies" / "blind_questions_13.yaml"
+BLIND_SET_14 = ROOT / "tests" / "policies" / "blind_questions_14.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -338,10 +342,12 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
         sets.append(("blind8 tune (all)", load_cases(BLIND_SET_8), held_out_today, True))
     if BLIND_SET_11.exists():
         sets.append(("blind11 tune (all)", load_cases(BLIND_SET_11), held_out_today, True))
-    if BLIND_SET_10.exists():
-        sets.append(("blind10 VALIDATION (all)", load_cases(BLIND_SET_10), held_out_today, False))
-    if BLIND_SET_12.exists():
-        sets.append(("blind12 VALIDATION (all)", load_cases(BLIND_SET_12), held_out_today, False))
+    for n, path in ((10, BLIND_SET_10), (12, BLIND_SET_12)):
+        if path.exists():
+            sets.append((f"blind{n} tune (all)", load_cases(path), held_out_today, True))
+    for n, path in ((13, BLIND_SET_13), (14, BLIND_SET_14)):
+        if path.exists():
+            sets.append((f"blind{n} VALIDATION (all)", load_cases(path), held_out_today, False))
     return sets
 
 

@@ -39,6 +39,8 @@ from bench.faq import (  # noqa: E402
     BLIND_SET_10,
     BLIND_SET_11,
     BLIND_SET_12,
+    BLIND_SET_13,
+    BLIND_SET_14,
     Case,
     correct,
     load_cases,
@@ -206,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         ("b9 tune", BLIND_SET_9),
         ("b8 tune", BLIND_SET_8),
         ("b11 tune", BLIND_SET_11),
-        ("b10 VAL", BLIND_SET_10),
-        ("b12 VAL", BLIND_SET_12),
+        ("b10 tune", BLIND_SET_10),
+        ("b12 tune", BLIND_SET_12),
+        ("b13 VAL", BLIND_SET_13),
+        ("b14 VAL", BLIND_SET_14),
     )
     for name, path in later:
         if path.exists():
