@@ -150,8 +150,10 @@ _YEAR_RE = re.compile(r"(?<!\d)20\d\d(?!\d)")
 _QUOTED_RE = re.compile(r"[“《]([^”》]{2,30})[”》]")
 # How close (rapidfuzz partial ratio) the thing asked about must be to what the entry is about.
 DEFINE_MATCH = 75.0
-# "哪个厅", "什么局", "各局": asking which office, not naming one.
-_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的们")
+# A character right before an office suffix that makes it no name: a question word or pronoun ("哪个厅",
+# "什么局", "各局": asking which office), a particle, or a verb or preposition of going to one (去银行,
+# 找银行, 向银行: a bank in general).
+_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的们去到找向跟在给从")
 _PLACE_SUFFIXES = frozenset("市区县省镇乡")
 
 

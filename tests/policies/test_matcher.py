@@ -410,3 +410,6 @@ def test_a_verb_before_an_office_suffix_names_no_particular_office() -> None:
     assert named_offices("去年科协走访了多少企业", not_names) == ["科协"]
     assert named_offices("莱西科协电话", not_names) == ["莱西科协"]
     assert named_offices("服务中心在哪", not_names) == ["服务中心"]
+    # Going to a bank is no particular bank; 去税务局 still names the tax office.
+    assert named_offices("专利拿去银行融资") == []
+    assert named_offices("去税务局办") == ["务局"]
