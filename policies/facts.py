@@ -247,6 +247,26 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(r"哪[两三四五六七八九十\d]+(?:所|家|位|名)"),
         re.compile(r"(?:大学|学院|院|所|公司|集团|企业|中心|局|厅|委|部|馆|站|园|室)[）”]?、"),
     ),
+    # A score in points (加分标准是多少分, 分值多少): only a passage giving points (加5分, 满分100分)
+    # answers it, not one that counts something as "参考" or "加分" without a figure.
+    FactKind(
+        "points",
+        "分值",
+        re.compile(r"(?<![百千万])(?:多少|几)分(?![之钟工别类批期配成享摊开])|分值|满分|加分[\u4e00-\u9fff]{0,3}?(?:多少|几)"),
+        re.compile(r"\d+(?:\.\d+)?\s*分(?![之钟工别类批期])|分值|满分"),
+    ),
+    # How much is waived or cut (房租能减免多少, 租金打几折): only a passage stating a reduction
+    # (免收, 减半, 减免50%) answers it; a passage offering premises or services with no figure does not.
+    FactKind(
+        "relief",
+        "减免",
+        re.compile(
+            r"(?:减免|减|免|优惠|便宜|打折|折扣|少交|少缴)了?(?:多少|几成|几折|百分之几)"
+            r"|(?:房租|租金|租费)[\u4e00-\u9fff]{0,4}(?:多少|几|怎么算)"
+            r"|(?:减免|减租|免租|优惠)[\u4e00-\u9fff]{0,2}(?:标准|幅度|比例|额度)"
+        ),
+        re.compile(r"减免|免收|免除|减半|减收|全免|免费|\d+折|[一二三四五六七八九]折|租金|房租"),
+    ),
     # The port of a web address (网址后面的端口号): a passage giving an address with its port answers.
     FactKind("port", "端口", re.compile(r"端口"), re.compile(r"https?://[^\s/]+:\d{2,5}")),
     # A password or verification code: no document states one.

@@ -188,6 +188,18 @@ _PERSON_RE = re.compile(
     "(?:处长|科长|局长|主任|厅长|部长|书记|经理|院长|校长|教授|主席|秘书长)"
 )
 
+# How often something recurs ("多长时间评一次", "多久更新一回", "一年搞几次"), and the cycles a passage
+# can state ("每季度", "一个季度公布一次", "每年"); "适时", "定期" and "常态化" give no period.
+_HOW_OFTEN_RE = re.compile(
+    r"(?:多长时间|多久|多少天|几年|几个月|多长)[\u4e00-\u9fff]{0,3}?一?(?:次|回|轮)(?!性)"
+    r"|每隔多久|隔多久|频次|频率"
+    r"|(?:一年|每年|一个月|每月|一个季度|每季度)[\u4e00-\u9fff]{0,3}?(?:几|多少)(?:次|回|轮)"
+)
+_CYCLE_RE = re.compile(
+    r"每(?:年|季度|季|月|周|半年|两年|三年|\d+年|个月|学期|届|期)|(?:一|每)个?季度|年度"
+    r"|周期|[一二两三\d]年一(?:次|评|届)"
+)
+
 # A task for the bot: writing, translating or booking something.
 _TASK_RE = re.compile(r"^(?:请|麻烦)?你?帮(?:我|忙)(?:写|起草|拟|编|翻译|翻成|生成|订|预订|做一)")
 
@@ -223,6 +235,11 @@ def referenced_place(asked: str, text: str) -> str:
         if place in text and re.search(rf"{_REFERENCE_RE}{place}", text):
             return place
     return ""
+
+
+def unstated_frequency(asked: str, answer: str) -> bool:
+    """Whether a question asks how often something recurs and the answer states no cycle."""
+    return bool(_HOW_OFTEN_RE.search(asked)) and not _CYCLE_RE.search(answer)
 
 
 def asks_roster(asked: str, answer: str) -> bool:
@@ -263,4 +280,6 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
         return "date"
     if asks_roster(asked, answer):
         return "roster"
+    if unstated_frequency(asked, answer):
+        return "frequency"
     return ""
