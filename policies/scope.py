@@ -188,6 +188,18 @@ _PERSON_RE = re.compile(
     "(?:处长|科长|局长|主任|厅长|部长|书记|经理|院长|校长|教授|主席|秘书长)"
 )
 
+# The thing a count question counts, named before the count ("服务站一共建了多少个") or after it
+# ("一共建了多少个服务站", "有多少家省级以上高新区"), and a count an answer states next to it.
+_COUNT_WORDS = r"(?:一共|总共|共|总计|累计|目前)?(?:建了|建成了|建起了|建设了|设了|设立了|办了|有|建|设)?"
+_COUNT_BEFORE_RE = re.compile(rf"([\u4e00-\u9fff]{{2,14}}?){_COUNT_WORDS}(?<!哪)(?:多少|几)(?:个|家|所|座|处)$")
+_COUNT_AFTER_RE = re.compile(r"(?<!哪)(?:多少|几)(?:个|家|所|座|处)([\u4e00-\u9fff]{2,10})$")
+_COUNT_NEAR_RE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:余|多)?(?:万)?(?:个|家|所|名|人|项|张|位|座|处|条)"
+    r"|[一二两三四五六七八九十百]+(?:个|家|所|座|处|大)"
+)
+_BOUND_RE = re.compile(r"(?:最少|至少|最多|至多|大概|大约|要求|总共|一共|要|能|会|可以|打算|计划|准备)+$")
+_CLAUSE_END_RE = re.compile(r"[。；，,;]")
+
 # How often something recurs ("多长时间评一次", "多久更新一回", "一年搞几次"), and the cycles a passage
 # can state ("每季度", "一个季度公布一次", "每年"); "适时", "定期" and "常态化" give no period.
 _HOW_OFTEN_RE = re.compile(
@@ -237,6 +249,38 @@ def referenced_place(asked: str, text: str) -> str:
     return ""
 
 
+def count_subject(asked: str) -> tuple[str, ...]:
+    """What a count question counts, as the parts to look for in an answer: the first and last
+    characters of a thing named after the count ('科创' and '服务站' of '…一共建了多少个科创中国服务站'),
+    the last characters of one named before it ('服务站' of '科创中国服务站一共建了多少个'; the words
+    before the last 的/在/里, and a bound such as 至少, are dropped); () if none. A thing followed by
+    a verb in 了 (走访了多少家) is the doer, not what is counted."""
+    m = _COUNT_AFTER_RE.search(asked)
+    if m and m.group(1) not in _VAGUE:
+        return (m.group(1)[:2], m.group(1)[-3:])
+    m = _COUNT_BEFORE_RE.search(asked)
+    # "到2026年底要求至少几家": a date, not a thing.
+    if not m or "了" in m.group(1) or asked[max(m.start(1) - 1, 0)].isdigit():
+        return ()
+    thing = _BOUND_RE.sub("", re.split(r"[的在里中]", m.group(1))[-1])
+    return (thing[-3:],) if len(thing) >= 2 and thing not in _VAGUE else ()
+
+
+def uncounted(parts: tuple[str, ...], answer: str) -> bool:
+    """Whether an answer that mentions `thing` never gives a count of it: no number with a measure word
+    in the same clause before its first or last characters, nor just after them (服务站 in "在各镇街建立
+    “科创中国”服务站" vs "53个高能级科创平台", "科普信息员24000余人", "高校院所原则上不少于2家")."""
+    found = False
+    for part in parts:
+        for m in re.finditer(re.escape(part), answer):
+            found = True
+            before = _CLAUSE_END_RE.split(answer[max(m.start() - 20, 0) : m.start()])[-1]
+            after = _CLAUSE_END_RE.split(answer[m.end() : m.end() + 12])[0]
+            if _COUNT_NEAR_RE.search(before) or re.search(r"\d|[一二两三四五六七八九十百]+(?:个|家|所|名|项)", after):
+                return False
+    return found
+
+
 def unstated_frequency(asked: str, answer: str) -> bool:
     """Whether a question asks how often something recurs and the answer states no cycle."""
     return bool(_HOW_OFTEN_RE.search(asked)) and not _CYCLE_RE.search(answer)
@@ -272,6 +316,9 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
     thing = counted(norm)
     if thing and not uses(thing):
         return "counted"
+    parts = count_subject(asked)
+    if parts and uncounted(parts, answer):
+        return "uncounted"
     if asks_ranking(asked, answer):
         return "ranking"
     if unnamed_party(asked, answer):
