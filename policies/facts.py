@@ -206,12 +206,13 @@ KINDS: tuple[FactKind, ...] = (
     ),
     # A loan's own terms (how much one may borrow, its interest rate): the documents state subsidies
     # on loans (贴息40%, 最高50万元), never what a bank lends or charges: no document states an interest
-    # rate, so any 利率 (鲁科贷 利率) asks one.
+    # rate, so any 利率 (鲁科贷 利率) asks one; nor a guarantor's or insurer's fee rate (担保费率), so
+    # any 费率 asks one too (a subsidy's 40% is no fee rate).
     FactKind(
         "loan",
         "贷款条件",
-        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|期限|年限)|利率|授信额度"),
-        re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
+        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|期限|年限)|利率|费率|授信额度"),
+        re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限|费率"),
     ),
     # The next edition of an event (下一期, 下一届): only a recurring schedule (每季度, 每年) answers it;
     # a report of one event does not.
@@ -236,8 +237,13 @@ KINDS: tuple[FactKind, ...] = (
         "names",
         "名单",
         # "哪两个", "具体是哪几个": the asker wants the items listed.
-        re.compile(r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+个|具体是哪几"),
-        re.compile(r"[\u4e00-\u9fff）”]、[\u4e00-\u9fff“]"),
+        # "53个平台具体叫什么名字", "都叫什么": the names of a counted set.
+        re.compile(
+            r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+个|具体是哪几|都叫什么|各叫什么"
+            r"|(?:\d+|[两三四五六七八九十]+)(?:个|家|所|项)[\u4e00-\u9fff]{0,10}?(?:具体|都|分别)?叫什么"
+        ),
+        # Generic items ("发布新平台、新服务", "一批项目、一批成果") are kinds of thing, not names.
+        re.compile(r"[\u4e00-\u9fff）”]、(?!新|一批|一些)[\u4e00-\u9fff“]"),
     ),
     # The institutions counted ("是哪三所高校", "哪两家院所"): the asker knows how many and wants them
     # named; only a passage listing institutions (中国海工院、中船海装院) answers, not "3所驻青高校院所".
