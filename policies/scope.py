@@ -200,6 +200,16 @@ _COUNT_NEAR_RE = re.compile(
 _BOUND_RE = re.compile(r"(?:最少|至少|最多|至多|大概|大约|要求|总共|一共|要|能|会|可以|打算|计划|准备)+$")
 _CLAUSE_END_RE = re.compile(r"[。；，,;]")
 
+# The party whose phone is asked ("功能区和镇街那边的咨询电话"), and a phone number in an answer.
+_PHONE_OF_RE = re.compile(
+    r"([\u4e00-\u9fff]{2,12}?)(?:那边|那里|这边|方面)?的?(?:咨询|联系|办公|服务)?(?:电话|热线|手机号|联系方式)"
+)
+_PHONE_NUMBER_RE = re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|(?<!\d)\d{8}(?!\d)")
+_SENTENCE_END_RE = re.compile(r"[。；;]")
+# A party with a phone is an office or a place's administration (功能区, 镇街, 科技局), not a topic
+# (创新联合体的咨询电话 asks the programme's phone).
+_OFFICE_RE = re.compile(r"(?:区|街|镇|局|厅|处|委|办|中心|部门|单位|科协|协会|政府|秘书处|管委会|服务站)$")
+
 # How often something recurs ("多长时间评一次", "多久更新一回", "一年搞几次"), and the cycles a passage
 # can state ("每季度", "一个季度公布一次", "每年"); "适时", "定期" and "常态化" give no period.
 _HOW_OFTEN_RE = re.compile(
@@ -281,6 +291,29 @@ def uncounted(parts: tuple[str, ...], answer: str) -> bool:
     return found
 
 
+def unphoned_party(asked: str, answer: str) -> str:
+    """A party whose phone a question asks that the answer names with no phone number in the same
+    sentence ("也可咨询所在功能区/镇街" after the secretariat's number); "" if none."""
+    m = _PHONE_OF_RE.search(asked)
+    if not m:
+        return ""
+    # The words next to the phone name the party: "高新区和高校联动方案服务热线" is a plan's hotline.
+    parts = re.split(r"[和或与及]", m.group(1).split("的")[-1])
+    if not _OFFICE_RE.search(parts[-1]):
+        return ""
+    parties = [p for p in parts if len(p) >= 2 and _OFFICE_RE.search(p)]
+    named = False
+    for party in parties:
+        for spot in re.finditer(re.escape(party), answer):
+            named = True
+            start, end = spot.start(), spot.end()
+            before = _SENTENCE_END_RE.split(answer[max(start - 30, 0) : start])[-1]
+            after = _SENTENCE_END_RE.split(answer[end : end + 30])[0]
+            if _PHONE_NUMBER_RE.search(before) or _PHONE_NUMBER_RE.search(after):
+                return ""
+    return parties[0] if named else ""
+
+
 def unstated_frequency(asked: str, answer: str) -> bool:
     """Whether a question asks how often something recurs and the answer states no cycle."""
     return bool(_HOW_OFTEN_RE.search(asked)) and not _CYCLE_RE.search(answer)
@@ -327,6 +360,8 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
         return "date"
     if asks_roster(asked, answer):
         return "roster"
+    if unphoned_party(asked, answer):
+        return "phone"
     if unstated_frequency(asked, answer):
         return "frequency"
     return ""
