@@ -7,7 +7,10 @@ or unmistakably in its passage, the bot declines instead of answering with the n
 (鲁科贷最多贷多少钱 vs 鲁科贷's description). Some kinds no entry states (a fax number, an e-mail
 address, a named person such as 校长): asking for one is always declined unless a passage has it.
 Whether money comes with something (有没有补贴) and economic figures (GDP, 产值) are kinds too: only a
-passage that speaks of money, or names the figure, answers them.
+passage that speaks of money, or names the figure, answers them. So are a score in points
+(加分标准是多少分: only a passage giving points answers, not "作为推免重要参考"), a reduction
+(房租能减免多少: only a passage stating a cut such as 减半 or 免收) and the names of a counted set
+(53个平台叫什么: only a passage listing names, not "发布新平台、新服务").
 """
 
 from __future__ import annotations
@@ -258,7 +261,9 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "points",
         "分值",
-        re.compile(r"(?<![百千万])(?:多少|几)分(?![之钟工别类批期配成享摊开])|分值|满分|加分[\u4e00-\u9fff]{0,3}?(?:多少|几)"),
+        re.compile(
+            r"(?<![百千万])(?:多少|几)分(?![之钟工别类批期配成享摊开])|分值|满分|加分[\u4e00-\u9fff]{0,3}?(?:多少|几)"
+        ),
         re.compile(r"\d+(?:\.\d+)?\s*分(?![之钟工别类批期])|分值|满分"),
     ),
     # How much is waived or cut (房租能减免多少, 租金打几折): only a passage stating a reduction

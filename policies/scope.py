@@ -19,6 +19,13 @@ its words with an entry and still ask what the entry does not say:
   answered by "借鉴江苏省…经验" (借鉴了哪个省的经验 is);
 * a roster of members already filed, paired or named by a collective label (已经备案的联合体有哪几家,
   九校一所具体是哪几所) where the entry names no institution;
+* a count of a thing the entry mentions but never counts: 镇街建了多少个服务站 is not answered by an
+  entry saying it built 服务站 in every 镇街 and counting volunteers (24000余人); an entry with a number
+  next to the thing (53个高能级科创平台, 高校院所不少于2家) answers;
+* how often something recurs where the entry states no cycle: 绩效评价多久评一次 is not answered by
+  "适时开展绩效评价" (定期 and 常态化 give no period either; 每季度, 一个季度公布一次 answer);
+* the phone of an office the entry names with no number in that sentence: 功能区和镇街的咨询电话 is not
+  answered by "秘书处13210876217；也可咨询所在功能区/镇街" (秘书处的电话 is);
 * a named person (王处长的手机号): the documents name no official;
 * a task for the bot rather than a question (帮我写一份…, 帮我翻译…).
 
@@ -191,12 +198,15 @@ _PERSON_RE = re.compile(
 # The thing a count question counts, named before the count ("服务站一共建了多少个") or after it
 # ("一共建了多少个服务站", "有多少家省级以上高新区"), and a count an answer states next to it.
 _COUNT_WORDS = r"(?:一共|总共|共|总计|累计|目前)?(?:建了|建成了|建起了|建设了|设了|设立了|办了|有|建|设)?"
-_COUNT_BEFORE_RE = re.compile(rf"([\u4e00-\u9fff]{{2,14}}?){_COUNT_WORDS}(?<!哪)(?:多少|几)(?:个|家|所|座|处)$")
+_COUNT_BEFORE_RE = re.compile(
+    rf"([\u4e00-\u9fff]{{2,14}}?){_COUNT_WORDS}(?<!哪)(?:多少|几)(?:个|家|所|座|处)$"
+)
 _COUNT_AFTER_RE = re.compile(r"(?<!哪)(?:多少|几)(?:个|家|所|座|处)([\u4e00-\u9fff]{2,10})$")
 _COUNT_NEAR_RE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:余|多)?(?:万)?(?:个|家|所|名|人|项|张|位|座|处|条)"
     r"|[一二两三四五六七八九十百]+(?:个|家|所|座|处|大)"
 )
+_COUNT_AFTER_NEAR_RE = re.compile(r"\d|[一二两三四五六七八九十百]+(?:个|家|所|名|项)")
 _BOUND_RE = re.compile(r"(?:最少|至少|最多|至多|大概|大约|要求|总共|一共|要|能|会|可以|打算|计划|准备)+$")
 _CLAUSE_END_RE = re.compile(r"[。；，,;]")
 
@@ -286,7 +296,7 @@ def uncounted(parts: tuple[str, ...], answer: str) -> bool:
             found = True
             before = _CLAUSE_END_RE.split(answer[max(m.start() - 20, 0) : m.start()])[-1]
             after = _CLAUSE_END_RE.split(answer[m.end() : m.end() + 12])[0]
-            if _COUNT_NEAR_RE.search(before) or re.search(r"\d|[一二两三四五六七八九十百]+(?:个|家|所|名|项)", after):
+            if _COUNT_NEAR_RE.search(before) or _COUNT_AFTER_NEAR_RE.search(after):
                 return False
     return found
 
