@@ -7,7 +7,10 @@ or unmistakably in its passage, the bot declines instead of answering with the n
 (鲁科贷最多贷多少钱 vs 鲁科贷's description). Some kinds no entry states (a fax number, an e-mail
 address, a named person such as 校长): asking for one is always declined unless a passage has it.
 Whether money comes with something (有没有补贴) and economic figures (GDP, 产值) are kinds too: only a
-passage that speaks of money, or names the figure, answers them.
+passage that speaks of money, or names the figure, answers them. So are a score in points
+(加分标准是多少分: only a passage giving points answers, not "作为推免重要参考"), a reduction
+(房租能减免多少: only a passage stating a cut such as 减半 or 免收) and the names of a counted set
+(53个平台叫什么: only a passage listing names, not "发布新平台、新服务").
 """
 
 from __future__ import annotations
@@ -206,12 +209,13 @@ KINDS: tuple[FactKind, ...] = (
     ),
     # A loan's own terms (how much one may borrow, its interest rate): the documents state subsidies
     # on loans (贴息40%, 最高50万元), never what a bank lends or charges: no document states an interest
-    # rate, so any 利率 (鲁科贷 利率) asks one.
+    # rate, so any 利率 (鲁科贷 利率) asks one; nor a guarantor's or insurer's fee rate (担保费率), so
+    # any 费率 asks one too (a subsidy's 40% is no fee rate).
     FactKind(
         "loan",
         "贷款条件",
-        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|期限|年限)|利率|授信额度"),
-        re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限"),
+        re.compile(r"贷多少|借多少|贷款(?:额度|金额|上限|期限|年限)|利率|费率|授信额度"),
+        re.compile(r"贷款额度|贷款金额|授信|可贷|贷款利率|年利率|贷款期限|费率"),
     ),
     # The next edition of an event (下一期, 下一届): only a recurring schedule (每季度, 每年) answers it;
     # a report of one event does not.
@@ -236,8 +240,13 @@ KINDS: tuple[FactKind, ...] = (
         "names",
         "名单",
         # "哪两个", "具体是哪几个": the asker wants the items listed.
-        re.compile(r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+个|具体是哪几"),
-        re.compile(r"[\u4e00-\u9fff）”]、[\u4e00-\u9fff“]"),
+        # "53个平台具体叫什么名字", "都叫什么": the names of a counted set.
+        re.compile(
+            r"分别是哪|分别叫什么|名单|哪[两三四五六七八九十\d]+个|具体是哪几|都叫什么|各叫什么"
+            r"|(?:\d+|[两三四五六七八九十]+)(?:个|家|所|项)[\u4e00-\u9fff]{0,10}?(?:具体|都|分别)?叫什么"
+        ),
+        # Generic items ("发布新平台、新服务", "一批项目、一批成果") are kinds of thing, not names.
+        re.compile(r"[\u4e00-\u9fff）”]、(?!新|一批|一些)[\u4e00-\u9fff“]"),
     ),
     # The institutions counted ("是哪三所高校", "哪两家院所"): the asker knows how many and wants them
     # named; only a passage listing institutions (中国海工院、中船海装院) answers, not "3所驻青高校院所".
@@ -246,6 +255,28 @@ KINDS: tuple[FactKind, ...] = (
         "单位名单",
         re.compile(r"哪[两三四五六七八九十\d]+(?:所|家|位|名)"),
         re.compile(r"(?:大学|学院|院|所|公司|集团|企业|中心|局|厅|委|部|馆|站|园|室)[）”]?、"),
+    ),
+    # A score in points (加分标准是多少分, 分值多少): only a passage giving points (加5分, 满分100分)
+    # answers it, not one that counts something as "参考" or "加分" without a figure.
+    FactKind(
+        "points",
+        "分值",
+        re.compile(
+            r"(?<![百千万])(?:多少|几)分(?![之钟工别类批期配成享摊开])|分值|满分|加分[\u4e00-\u9fff]{0,3}?(?:多少|几)"
+        ),
+        re.compile(r"\d+(?:\.\d+)?\s*分(?![之钟工别类批期])|分值|满分"),
+    ),
+    # How much is waived or cut (房租能减免多少, 租金打几折): only a passage stating a reduction
+    # (免收, 减半, 减免50%) answers it; a passage offering premises or services with no figure does not.
+    FactKind(
+        "relief",
+        "减免",
+        re.compile(
+            r"(?:减免|减|免|优惠|便宜|打折|折扣|少交|少缴)了?(?:多少|几成|几折|百分之几)"
+            r"|(?:房租|租金|租费)[\u4e00-\u9fff]{0,4}(?:多少|几|怎么算)"
+            r"|(?:减免|减租|免租|优惠)[\u4e00-\u9fff]{0,2}(?:标准|幅度|比例|额度)"
+        ),
+        re.compile(r"减免|免收|免除|减半|减收|全免|免费|\d+折|[一二三四五六七八九]折|租金|房租"),
     ),
     # The port of a web address (网址后面的端口号): a passage giving an address with its port answers.
     FactKind("port", "端口", re.compile(r"端口"), re.compile(r"https?://[^\s/]+:\d{2,5}")),

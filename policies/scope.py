@@ -19,6 +19,13 @@ its words with an entry and still ask what the entry does not say:
   answered by "借鉴江苏省…经验" (借鉴了哪个省的经验 is);
 * a roster of members already filed, paired or named by a collective label (已经备案的联合体有哪几家,
   九校一所具体是哪几所) where the entry names no institution;
+* a count of a thing the entry mentions but never counts: 镇街建了多少个服务站 is not answered by an
+  entry saying it built 服务站 in every 镇街 and counting volunteers (24000余人); an entry with a number
+  next to the thing (53个高能级科创平台, 高校院所不少于2家) answers;
+* how often something recurs where the entry states no cycle: 绩效评价多久评一次 is not answered by
+  "适时开展绩效评价" (定期 and 常态化 give no period either; 每季度, 一个季度公布一次 answer);
+* the phone of an office the entry names with no number in that sentence: 功能区和镇街的咨询电话 is not
+  answered by "秘书处13210876217；也可咨询所在功能区/镇街" (秘书处的电话 is);
 * a named person (王处长的手机号): the documents name no official;
 * a task for the bot rather than a question (帮我写一份…, 帮我翻译…).
 
@@ -188,6 +195,43 @@ _PERSON_RE = re.compile(
     "(?:处长|科长|局长|主任|厅长|部长|书记|经理|院长|校长|教授|主席|秘书长)"
 )
 
+# The thing a count question counts, named before the count ("服务站一共建了多少个") or after it
+# ("一共建了多少个服务站", "有多少家省级以上高新区"), and a count an answer states next to it.
+_COUNT_WORDS = r"(?:一共|总共|共|总计|累计|目前)?(?:建了|建成了|建起了|建设了|设了|设立了|办了|有|建|设)?"
+_COUNT_BEFORE_RE = re.compile(
+    rf"([\u4e00-\u9fff]{{2,14}}?){_COUNT_WORDS}(?<!哪)(?:多少|几)(?:个|家|所|座|处)$"
+)
+_COUNT_AFTER_RE = re.compile(r"(?<!哪)(?:多少|几)(?:个|家|所|座|处)([\u4e00-\u9fff]{2,10})$")
+_COUNT_NEAR_RE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:余|多)?(?:万)?(?:个|家|所|名|人|项|张|位|座|处|条)"
+    r"|[一二两三四五六七八九十百]+(?:个|家|所|座|处|大)"
+)
+_COUNT_AFTER_NEAR_RE = re.compile(r"\d|[一二两三四五六七八九十百]+(?:个|家|所|名|项)")
+_BOUND_RE = re.compile(r"(?:最少|至少|最多|至多|大概|大约|要求|总共|一共|要|能|会|可以|打算|计划|准备)+$")
+_CLAUSE_END_RE = re.compile(r"[。；，,;]")
+
+# The party whose phone is asked ("功能区和镇街那边的咨询电话"), and a phone number in an answer.
+_PHONE_OF_RE = re.compile(
+    r"([\u4e00-\u9fff]{2,12}?)(?:那边|那里|这边|方面)?的?(?:咨询|联系|办公|服务)?(?:电话|热线|手机号|联系方式)"
+)
+_PHONE_NUMBER_RE = re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|(?<!\d)\d{8}(?!\d)")
+_SENTENCE_END_RE = re.compile(r"[。；;]")
+# A party with a phone is an office or a place's administration (功能区, 镇街, 科技局), not a topic
+# (创新联合体的咨询电话 asks the programme's phone).
+_OFFICE_RE = re.compile(r"(?:区|街|镇|局|厅|处|委|办|中心|部门|单位|科协|协会|政府|秘书处|管委会|服务站)$")
+
+# How often something recurs ("多长时间评一次", "多久更新一回", "一年搞几次"), and the cycles a passage
+# can state ("每季度", "一个季度公布一次", "每年"); "适时", "定期" and "常态化" give no period.
+_HOW_OFTEN_RE = re.compile(
+    r"(?:多长时间|多久|多少天|几年|几个月|多长)[\u4e00-\u9fff]{0,3}?一?(?:次|回|轮)(?!性)"
+    r"|每隔多久|隔多久|频次|频率"
+    r"|(?:一年|每年|一个月|每月|一个季度|每季度)[\u4e00-\u9fff]{0,3}?(?:几|多少)(?:次|回|轮)"
+)
+_CYCLE_RE = re.compile(
+    r"每(?:年|季度|季|月|周|半年|两年|三年|\d+年|个月|学期|届|期)|(?:一|每)个?季度|年度"
+    r"|周期|[一二两三\d]年一(?:次|评|届)"
+)
+
 # A task for the bot: writing, translating or booking something.
 _TASK_RE = re.compile(r"^(?:请|麻烦)?你?帮(?:我|忙)(?:写|起草|拟|编|翻译|翻成|生成|订|预订|做一)")
 
@@ -225,6 +269,66 @@ def referenced_place(asked: str, text: str) -> str:
     return ""
 
 
+def count_subject(asked: str) -> tuple[str, ...]:
+    """What a count question counts, as the parts to look for in an answer: the first and last
+    characters of a thing named after the count ('科创' and '服务站' of '…一共建了多少个科创中国服务站'),
+    the last characters of one named before it ('服务站' of '科创中国服务站一共建了多少个'; the words
+    before the last 的/在/里, and a bound such as 至少, are dropped); () if none. A thing followed by
+    a verb in 了 (走访了多少家) is the doer, not what is counted."""
+    m = _COUNT_AFTER_RE.search(asked)
+    if m and m.group(1) not in _VAGUE:
+        return (m.group(1)[:2], m.group(1)[-3:])
+    m = _COUNT_BEFORE_RE.search(asked)
+    # "到2026年底要求至少几家": a date, not a thing.
+    if not m or "了" in m.group(1) or asked[max(m.start(1) - 1, 0)].isdigit():
+        return ()
+    thing = _BOUND_RE.sub("", re.split(r"[的在里中]", m.group(1))[-1])
+    return (thing[-3:],) if len(thing) >= 2 and thing not in _VAGUE else ()
+
+
+def uncounted(parts: tuple[str, ...], answer: str) -> bool:
+    """Whether an answer that mentions `thing` never gives a count of it: no number with a measure word
+    in the same clause before its first or last characters, nor just after them (服务站 in "在各镇街建立
+    “科创中国”服务站" vs "53个高能级科创平台", "科普信息员24000余人", "高校院所原则上不少于2家")."""
+    found = False
+    for part in parts:
+        for m in re.finditer(re.escape(part), answer):
+            found = True
+            before = _CLAUSE_END_RE.split(answer[max(m.start() - 20, 0) : m.start()])[-1]
+            after = _CLAUSE_END_RE.split(answer[m.end() : m.end() + 12])[0]
+            if _COUNT_NEAR_RE.search(before) or _COUNT_AFTER_NEAR_RE.search(after):
+                return False
+    return found
+
+
+def unphoned_party(asked: str, answer: str) -> str:
+    """A party whose phone a question asks that the answer names with no phone number in the same
+    sentence ("也可咨询所在功能区/镇街" after the secretariat's number); "" if none."""
+    m = _PHONE_OF_RE.search(asked)
+    if not m:
+        return ""
+    # The words next to the phone name the party: "高新区和高校联动方案服务热线" is a plan's hotline.
+    parts = re.split(r"[和或与及]", m.group(1).split("的")[-1])
+    if not _OFFICE_RE.search(parts[-1]):
+        return ""
+    parties = [p for p in parts if len(p) >= 2 and _OFFICE_RE.search(p)]
+    named = False
+    for party in parties:
+        for spot in re.finditer(re.escape(party), answer):
+            named = True
+            start, end = spot.start(), spot.end()
+            before = _SENTENCE_END_RE.split(answer[max(start - 30, 0) : start])[-1]
+            after = _SENTENCE_END_RE.split(answer[end : end + 30])[0]
+            if _PHONE_NUMBER_RE.search(before) or _PHONE_NUMBER_RE.search(after):
+                return ""
+    return parties[0] if named else ""
+
+
+def unstated_frequency(asked: str, answer: str) -> bool:
+    """Whether a question asks how often something recurs and the answer states no cycle."""
+    return bool(_HOW_OFTEN_RE.search(asked)) and not _CYCLE_RE.search(answer)
+
+
 def asks_roster(asked: str, answer: str) -> bool:
     """Whether a question asks the members of a filed, paired or labelled set and the answer names
     no institution."""
@@ -255,6 +359,9 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
     thing = counted(norm)
     if thing and not uses(thing):
         return "counted"
+    parts = count_subject(asked)
+    if parts and uncounted(parts, answer):
+        return "uncounted"
     if asks_ranking(asked, answer):
         return "ranking"
     if unnamed_party(asked, answer):
@@ -263,4 +370,8 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
         return "date"
     if asks_roster(asked, answer):
         return "roster"
+    if unphoned_party(asked, answer):
+        return "phone"
+    if unstated_frequency(asked, answer):
+        return "frequency"
     return ""

@@ -43,6 +43,12 @@ from policies.normalize import clean
         ("联合体组建条件", "criteria"),
         ("牵头企业得满足哪些条件", "criteria"),
         ("网址的端口号是多少", "port"),
+        ("竞赛获奖能加几分", "points"),
+        ("加分标准多少", "points"),
+        ("孵化器房租怎么算", "relief"),
+        ("场地费能减免多少", "relief"),
+        ("担保的费率多少", "loan"),
+        ("这十个项目都叫什么", "names"),
     ],
 )
 def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
@@ -64,6 +70,9 @@ def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
         ("清单交上来以后怎么处理", "division"),
         ("人才规模多大", "amount"),  # people, not money
         ("新增项目那一栏是写哪天签的吗", "date"),  # what to fill in, not a date asked
+        ("审核几分钟能出结果", "points"),  # minutes, not points
+        ("补贴占百分之几", "points"),
+        ("这个平台具体叫什么名字", "names"),  # one name, not a counted set's
     ],
 )
 def test_look_alike_wording_is_not_that_kind(question: str, kind: str) -> None:
@@ -96,6 +105,11 @@ def test_the_subject_keeps_what_money_is_asked_about() -> None:
         ("division", "移交司法机关依法处理", False),
         ("members", "来自3所驻青高校院所", False),
         ("members", "发布新平台、新服务", False),  # a list, but of no institutions
+        ("names", "持续发布新平台、新服务", False),  # kinds of thing, not names
+        ("points", "竞赛获奖加5分", True),
+        ("points", "作为研究生推免的重要参考", False),
+        ("relief", "入驻团队免收三年房租", True),
+        ("relief", "提供创业载体、金融配套等服务", False),
         ("members", "创新中国海工院、中船海装院运行模式", True),
         ("count", "赋能新区“5+5+7”产业体系", True),
         ("count", "围绕“10+1”创新型产业体系", False),  # a name, not a count

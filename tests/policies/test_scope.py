@@ -65,6 +65,17 @@ def matcher() -> Matcher:
         "区校联动负责的刘主任怎么联系",
         # A task for the bot, not a question.
         "帮我起草一份创新联合体建设方案",
+        # A count of a thing the entry mentions but counts nothing of (it counts volunteers).
+        "莱西科协在镇街设了几个服务站",
+        # How often, where the entry says only "适时".
+        "联合体绩效评价隔多久搞一次",
+        # Points, a reduction, a fee rate and names no passage gives.
+        "参加区校联动的学生推免能加几分",
+        "高校创新圈的创业场地租金优惠多少",
+        "鲁科保的保险费率大概多少",
+        "首轮那53个平台都叫什么",
+        # The phone of an office the entry names with no number.
+        "镇街那边的联系电话多少",
     ],
 )
 def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
@@ -96,6 +107,12 @@ def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
         ("海外高校科教园打算和香港的哪所大学一起建", "xha-higher-education"),
         ("拟备案的联合体名单会公示吗", "union-filing"),
         ("建设方案要写哪些内容", "union-chief-expert-plan"),
+        # A count next to the thing counted; a stated cycle; the office whose number is given; a
+        # passage listing names.
+        ("联合体至少要联合几所高校院所", "union-members-count"),
+        ("结对共建清单隔多久公布一次", "quarterly-system"),
+        ("找秘书处联系的电话多少", "secretariat-phone"),
+        ("新区要打造的高校创新圈分别叫什么", "xha-innovation-circles"),
     ],
 )
 def test_in_scope_neighbour_is_answered(matcher: Matcher, question: str, faq_id: str) -> None:
@@ -126,6 +143,16 @@ def test_subgroup_and_counted() -> None:
     assert scope.counted("院士工作站有多少建站补贴") == ""
 
 
+def test_count_subject_names_what_is_counted() -> None:
+    assert scope.count_subject("镇街一共建了多少个服务站") == ("服务", "服务站")
+    assert scope.count_subject("科创中国服务站一共建了多少个") == ("服务站",)
+    # A bound (至少) is dropped; a date or a doer (走访了) is not what is counted; 哪几个 asks names.
+    assert scope.count_subject("上下游企业至少几家") == ("游企业",)
+    assert scope.count_subject("到2026年底要求至少几家") == ()
+    assert scope.count_subject("科协一共去企业走访了多少家") == ()
+    assert scope.count_subject("主要看哪几个方面") == ()
+
+
 def test_a_sibling_place_is_another_place_only_against_an_entry_about_one() -> None:
     qingdao_guide = "青岛市创新联合体组建工作指引"
     assert scope.sibling_place("济南的创新联合体怎么组建", qingdao_guide) == "济南"
@@ -147,6 +174,12 @@ def test_a_sibling_place_is_another_place_only_against_an_entry_about_one() -> N
         ("首轮发布什么时候完成", "已于2025年3月18日完成首轮发布", False),
         ("已经结对的高校有哪几所", "实现全省每家高新区至少与1家高校建立结对联动关系", True),
         ("和香港哪所大学合作", "探索与香港城市大学以及海外高校合作", False),
+        ("街道里一共建了多少个驿站", "在各街道建立服务驿站，发动志愿者3000余人", True),
+        ("街道里一共建了多少个驿站", "在各街道建立服务驿站12个，发动志愿者3000余人", False),
+        ("专家库多长时间更新一回", "建立专家库，适时调整入库专家", True),
+        ("专家库多长时间更新一回", "专家库每年更新一次", False),
+        ("区科技局的办公电话是多少", "咨询电话：秘书处88886666；也可咨询区科技局。", True),
+        ("区科技局的办公电话是多少", "咨询可拨打区科技局电话88886666。", False),
     ],
 )
 def test_class_against_the_answer(question: str, answer: str, declined: bool) -> None:
