@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
 # A best entry at this probability or above is answered; below, it is suggested or declined.
-CONFIDENT_AT = 0.75
+CONFIDENT_AT = 0.8
 # Signals are scaled to about 0..1 so the fitted weights can be compared.
 _LENGTH_SCALE = 40  # content characters
 RANKS = 5  # the top entries re-ranked by BM25
@@ -84,23 +84,23 @@ def bm25_signals(shares: Sequence[float]) -> tuple[float, float, float, float]:
 # Fitted by bench/fit_confidence.py (see its output for the figures behind these numbers).
 FITTED = Model(
     weights=(
-        0.5146,  # score
-        1.0620,  # lead
-        -0.3549,  # gap
-        -0.9946,  # missing
-        -1.9752,  # mostly_missing
-        0.3841,  # qcov
-        -0.1308,  # pcov
-        0.2244,  # acov
-        0.6480,  # ratio
-        0.9651,  # keyword
-        0.9354,  # length
-        -0.2042,  # short
-        0.7478,  # same_source
-        0.9930,  # bm25_first
-        -1.2837,  # bm25_rank
-        0.2243,  # bm25_share
-        0.9494,  # bm25_margin
+        0.2989,  # score
+        0.9741,  # lead
+        -0.4908,  # gap
+        -1.1654,  # missing
+        -2.0653,  # mostly_missing
+        0.2058,  # qcov
+        -0.7097,  # pcov
+        0.2956,  # acov
+        0.4151,  # ratio
+        1.1535,  # keyword
+        0.7287,  # length
+        -0.3113,  # short
+        0.6389,  # same_source
+        0.7943,  # bm25_first
+        -1.4842,  # bm25_rank
+        0.2447,  # bm25_share
+        0.9572,  # bm25_margin
     ),
-    intercept=0.5598,
+    intercept=1.8655,
 )

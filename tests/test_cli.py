@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from policies.confidence import CONFIDENT_AT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,7 +45,7 @@ def test_ask_json_one_object_per_line_with_citation() -> None:
     assert [set(obj) for obj in lines] == [keys] * 2
     phone, poem = lines
     assert phone["matched"] is True and "13210876217" in phone["answer"] and phone["source"]
-    assert phone["band"] == "confident" and phone["confidence"] >= 0.75
+    assert phone["band"] == "confident" and phone["confidence"] >= CONFIDENT_AT
     assert poem["matched"] is False and "13210876217" in poem["answer"] and poem["band"] == "decline"
 
 
@@ -54,7 +56,7 @@ def test_ask_json_names_the_band_and_the_alternatives_of_a_suggestion() -> None:
     assert line["band"] == "suggest" and line["answer"].startswith("您是不是想问")
     # A short question below its floor is suggested by a guard (no probability), else the model's
     # probability is below the confident line.
-    assert line["confidence"] is None or 0 < line["confidence"] < 0.75
+    assert line["confidence"] is None or 0 < line["confidence"] < CONFIDENT_AT
     assert len(line["alternatives"]) == 2
     assert all(set(alt) == {"id", "topic", "score"} for alt in line["alternatives"])
     assert line["alternatives"][0]["score"] >= line["alternatives"][1]["score"]
