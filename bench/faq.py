@@ -6,8 +6,8 @@ Goals: >= 95% of answerable dev questions answered with the required strings, 10
 out-of-scope questions declined, p99 answer latency < 5 ms over 500 entries and < 10 ms over
 10,000, start-up of `bot.py ask` (fresh interpreter: import, load YAML, build matcher, answer)
 < 0.5 s. Issue 10's goals on unseen questions (>= 95% right, >= 90% out-of-scope declined,
-<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind sets 13, 14
-(all validation; sets 6, 8, 10 and 12 were validation until newer writers' sets replaced them).
+<= 3% confident errors) are read on the VALIDATION halves of blind sets 3 and 4 and on blind sets 15, 16
+(all validation; sets 6, 8, 10, 12, 13 and 14 were validation until newer writers' sets replaced them).
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ BLIND_SET_12 = ROOT / "tests" / "policies" / "blind_questions_12.yaml"
 # a tenth writer, same recipe) are the validation sets: never read question by question, never tuned on.
 BLIND_SET_13 = ROOT / "tests" / "policies" / "blind_questions_13.yaml"
 BLIND_SET_14 = ROOT / "tests" / "policies" / "blind_questions_14.yaml"
+# Round 7: sets 13 and 14 became tune sets; sets 15 and 16 (an eleventh and a twelfth writer) validate.
+BLIND_SET_15 = ROOT / "tests" / "policies" / "blind_questions_15.yaml"
+BLIND_SET_16 = ROOT / "tests" / "policies" / "blind_questions_16.yaml"
 # WRatio cut-off of the plain-rapidfuzz baseline (a newcomer's round number).
 BASELINE_CUTOFF = 70.0
 GOAL_ANSWERED = 0.95
@@ -342,10 +345,10 @@ def question_sets(dev: Path) -> list[tuple[str, list[Case], dt.date | None, bool
         sets.append(("blind8 tune (all)", load_cases(BLIND_SET_8), held_out_today, True))
     if BLIND_SET_11.exists():
         sets.append(("blind11 tune (all)", load_cases(BLIND_SET_11), held_out_today, True))
-    for n, path in ((10, BLIND_SET_10), (12, BLIND_SET_12)):
+    for n, path in ((10, BLIND_SET_10), (12, BLIND_SET_12), (13, BLIND_SET_13), (14, BLIND_SET_14)):
         if path.exists():
             sets.append((f"blind{n} tune (all)", load_cases(path), held_out_today, True))
-    for n, path in ((13, BLIND_SET_13), (14, BLIND_SET_14)):
+    for n, path in ((15, BLIND_SET_15), (16, BLIND_SET_16)):
         if path.exists():
             sets.append((f"blind{n} VALIDATION (all)", load_cases(path), held_out_today, False))
     return sets

@@ -41,6 +41,8 @@ from bench.faq import (  # noqa: E402
     BLIND_SET_12,
     BLIND_SET_13,
     BLIND_SET_14,
+    BLIND_SET_15,
+    BLIND_SET_16,
     Case,
     correct,
     load_cases,
@@ -210,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         ("b11 tune", BLIND_SET_11),
         ("b10 tune", BLIND_SET_10),
         ("b12 tune", BLIND_SET_12),
-        ("b13 VAL", BLIND_SET_13),
-        ("b14 VAL", BLIND_SET_14),
+        ("b13 tune", BLIND_SET_13),
+        ("b14 tune", BLIND_SET_14),
+        ("b15 VAL", BLIND_SET_15),
+        ("b16 VAL", BLIND_SET_16),
     )
     for name, path in later:
         if path.exists():
