@@ -152,8 +152,8 @@ _QUOTED_RE = re.compile(r"[“《]([^”》]{2,30})[”》]")
 DEFINE_MATCH = 75.0
 # A character right before an office suffix that makes it no name: a question word or pronoun ("哪个厅",
 # "什么局", "各局": asking which office), a particle, or a verb or preposition of going to one (去银行,
-# 找银行, 向银行: a bank in general).
-_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的们去到找向跟在给从")
+# 找银行, 向银行, 上法院: a bank or a court in general).
+_NOT_A_NAME = frozenset("哪个啥么几各该本此这那每某是的们去到找向跟在给从上")
 _PLACE_SUFFIXES = frozenset("市区县省镇乡")
 
 
@@ -889,7 +889,9 @@ class Matcher:
             year not in self._texts[index] for year in _YEAR_RE.findall(asked)
         ):
             return False
-        return not self.lacking_kinds(asked, entry)
+        # The kind of fact asked for is read where the question asks too: "我是区里招商责任单位的，…第一周
+        # 是谁、做什么" names the asker's unit, it does not ask which unit is in charge.
+        return not self.lacking_kinds(clean(own), entry)
 
     def _defines(self, asked: str, index: int) -> bool:
         """False when the question asks what a thing is and the entry is not about that thing: the

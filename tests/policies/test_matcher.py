@@ -413,3 +413,11 @@ def test_a_verb_before_an_office_suffix_names_no_particular_office() -> None:
     # Going to a bank is no particular bank; 去税务局 still names the tax office.
     assert named_offices("专利拿去银行融资") == []
     assert named_offices("去税务局办") == ["务局"]
+    assert named_offices("除了上法院还能怎么解决") == []
+
+
+def test_the_kind_of_fact_asked_for_is_read_where_the_question_asks(real: Matcher) -> None:
+    # "责任单位" is the asker's own unit, not a question about who is in charge.
+    answer = ask(real, "我是区里招商责任单位的工作人员，每季度第一周是谁、做什么？")
+    assert answer.band != "decline" and answer.entry is not None
+    assert answer.entry.id == "week1-university-list"
