@@ -362,9 +362,7 @@ KINDS: tuple[FactKind, ...] = (
     FactKind(
         "fee",
         "收费",
-        re.compile(
-            r"收费|收不收钱|要不要钱|花钱吗|(?:费|费用)[\u4e00-\u9fff]{0,2}(?:怎么收|怎么算|标准)"
-        ),
+        re.compile(r"收费|收不收钱|要不要钱|花钱吗|(?:费|费用)[\u4e00-\u9fff]{0,2}(?:怎么收|怎么算|标准)"),
         re.compile(r"收费|收取|免费|\d+(?:\.\d+)?\s*(?:万|亿)?元"),
     ),
     # A budget set aside (每年安排多少财政资金, 财政投入多少): only a passage naming public money

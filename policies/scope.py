@@ -244,8 +244,8 @@ _CYCLE_RE = re.compile(
 
 # Small talk: a greeting or a question about the bot itself, with nothing asked of the documents.
 _CHAT_RE = re.compile(
-    r"^(?:你好|您好|哈喽|嗨|在吗|在不在|有人吗|有人在吗|你是谁|您是谁|你是什么|你叫什么|你叫啥"
-    r"|你是机器人吗|你是真人吗|你是人工智能吗)[啊呀吗呢哈]*$"
+    r"^(?:(?:你好|您好|哈喽|嗨|在吗|在不在|有人吗|有人在吗|你是谁|您是谁|你是什么|你叫什么|你叫啥"
+    r"|你是机器人吗|你是真人吗|你是人工智能吗)[啊呀吗呢哈]*)+$"
 )
 
 # What a condition question is about ("外地人在青岛落户需要什么条件"): the words before the asking ones.
