@@ -10,7 +10,12 @@ Whether money comes with something (有没有补贴) and economic figures (GDP, 
 passage that speaks of money, or names the figure, answers them. So are a score in points
 (加分标准是多少分: only a passage giving points answers, not "作为推免重要参考"), a reduction
 (房租能减免多少: only a passage stating a cut such as 减半 or 免收) and the names of a counted set
-(53个平台叫什么: only a passage listing names, not "发布新平台、新服务").
+(53个平台叫什么: only a passage listing names, not "发布新平台、新服务"), what a service costs
+(仪器使用怎么收费: only a passage that speaks of charging, a free service or a sum in 元, not a
+platform's description) and a public budget (每年安排多少财政资金: only a passage naming 财政,
+专项资金 or a grant in 元, not a target for firms' R&D spending). The kinds are also asked in the
+forms writers use besides the obvious one: a venue 在什么地点 (not only 在哪), a date to sign up
+(什么时候报名), a count of copies (几份材料), a term (期限是多长) and the size of a sum (额度有多大).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ KINDS: tuple[FactKind, ...] = (
         re.compile(
             rf"多少钱|多少万元|多少元|多少亿|(?<!人才)(?<!队伍)(?<!人员)规模[\u4e00-\u9fff]{{0,3}}多大|总投资|{_MONEY}.{{0,6}}{_HOW_MUCH}|{_HOW_MUCH}.{{0,4}}{_MONEY}"
             r"|(?:补|奖|贷|拿|领|给)多少|年薪|月薪"
+            # The size of an amount ("投资额度有多大"): asked like a count of money.
+            r"|(?:额度|金额|投资额|资金量)[\u4e00-\u9fff]{0,3}多大"
         ),
         re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元"),
     ),
@@ -63,6 +70,8 @@ KINDS: tuple[FactKind, ...] = (
             # Where something takes place or is built (场地, 选址, 哪个街道): a venue, not a step.
             r"|在哪个?(?:场地|地方|地点|街道|场馆)|(?:场地|地点|选址|会场|场馆)(?:在|是)?(?:哪|什么地方)"
             r"|在哪(?:个|里|儿)?(?:举办|举行|召开|开会)|哪个街道|哪条路|具体位置"
+            # "在什么地点举行", "一般在什么地方办": a venue asked with 什么 instead of 哪.
+            r"|在什么(?:地点|地方|场地|场馆|位置)"
             # Which building or floor an office is in (办公室在哪栋楼): the documents give no address.
             r"|哪(?:个|栋|座|幢)楼|几号楼|在哪一?层|在几层|在几楼|几楼办公|(?:办公室|办公楼)在哪"
         ),
@@ -82,6 +91,8 @@ KINDS: tuple[FactKind, ...] = (
             r"(?<![写填])哪天|(?<![写填])哪一天|(?<!话)(?<!话是)(?<!码)(?<!码是)几号|几月几日|什么日期|日期是|哪年哪月|何时发"
             r"|什么时候(?:发|印发|出台|发布|成立|举办|举行|召开|开始|启动|办)"
             r"|哪一?年(?:发|印发|出台|发布|成立|提出)|每年(?:几月|哪个月)"
+            # When to sign up (培训什么时候报名, 报名时间): a date only a passage stating one gives.
+            r"|(?:什么时候|啥时候|何时|哪天)[\u4e00-\u9fff]{0,2}报名|报名(?:时间|日期|什么时候|啥时候|截止)"
         ),
         re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日"),
     ),
@@ -91,13 +102,13 @@ KINDS: tuple[FactKind, ...] = (
         # Near the end: "几个高校合作清单要合并吗" names a number of partners, it does not ask one.
         # "高校数量够不够" asks whether a number suffices: the required count answers it.
         re.compile(
-            r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位)[\u4e00-\u9fff]{0,6}$|数量是?多少"
+            r"(?<!哪)(?:几|多少)(?:家|个|所|名|人|项|条|张|万人|位|份)[\u4e00-\u9fff]{0,6}$|数量是?多少"
             r"|(?:数量|家数|个数|人数)[\u4e00-\u9fff]{0,2}(?:够不够|够吗|够了吗|达标吗|达不达标)"
             # The size of a workforce ("人才规模想做到多大"): the documents count people (110万人).
             r"|(?:人才|队伍|人员)(?:规模|总量|总数)[\u4e00-\u9fff]{0,4}(?:多大|多少|几)"
         ),
         re.compile(
-            r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位)"
+            r"(?<![第\d])\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:万)?(?:家|个|所|名|人|项|张|位|份)"
             r"|(?<![第每])[一二两三四五六七八九十]+(?:家|所|名|张)"
             # "四大创新圈", "三项任务" (not the ubiquitous "一个"); "与几个高校合作就填几张" (as many as).
             r"|(?<![第每一])[二两三四五六七八九十]+(?:个|项|条|大)|就[^。]{0,4}几(?:张|个|份|家)"
@@ -121,6 +132,8 @@ KINDS: tuple[FactKind, ...] = (
             r"|(?:挂|挂职|任职|聘|派驻|服务期|当).{0,4}(?:多长时间|多久|几年|几个月)"
             # A term of office (科技副总任期几年): the documents set none.
             r"|(?:任期|聘期|任职期|服务期|派驻期|挂职期)[\u4e00-\u9fff]{0,3}(?:多长|多久|几年|几个月|多少年)"
+            # "挂职的期限是多长" (not "计划的期限是哪几年", which asks a span of years a plan states).
+            r"|期限(?:是|为|有)?(?:多长|多久|几个月|多少年)"
         ),
         re.compile(r"有效期|不超过\d+年|\d+年内"),
     ),
@@ -341,6 +354,27 @@ KINDS: tuple[FactKind, ...] = (
         "报酬",
         re.compile(r"报酬|酬劳|薪酬|劳务费|薪水"),
         re.compile(r"报酬|酬劳|薪酬|劳务费|工资|薪|津贴|补贴|补助|\d+\s*元"),
+    ),
+    # What a service costs (仪器怎么收费, 服务费怎么收): only a passage that speaks of charging, a free
+    # service or a sum in 元 answers it, not the description of a platform or a market that says
+    # nothing of its prices. (Whether a cost is refunded, 能报销吗, is not this kind: writers ask it of
+    # the voucher, 创新券, which a passage states without the word.)
+    FactKind(
+        "fee",
+        "收费",
+        re.compile(r"收费|收不收钱|要不要钱|花钱吗|(?:费|费用)[\u4e00-\u9fff]{0,2}(?:怎么收|怎么算|标准)"),
+        re.compile(r"收费|收取|免费|\d+(?:\.\d+)?\s*(?:万|亿)?元"),
+    ),
+    # A budget set aside (每年安排多少财政资金, 财政投入多少): only a passage naming public money
+    # (财政, 专项资金, 预算) or a grant in 元 answers it, not a target for firms' R&D spending.
+    FactKind(
+        "budget",
+        "财政资金",
+        re.compile(
+            r"(?:安排|拨付|拨|拿出|投入)[\u4e00-\u9fff]{0,2}(?:多少|几)[\u4e00-\u9fff]{0,2}(?:财政)?(?:资金|经费|预算)"
+            r"|(?:财政|专项)(?:资金|经费|预算|投入)[\u4e00-\u9fff]{0,4}(?:多少|几)|预算(?:是|有)?多少"
+        ),
+        re.compile(r"财政|专项资金|预算|(?:给予|资助|补助|奖励|安排)[^。]{0,8}\d+(?:\.\d+)?\s*(?:万|亿)?元"),
     ),
     # Nobody is named or ranked in the documents: a question for a person's name or for who came
     # first is never answered from them.

@@ -7,7 +7,8 @@ its words with an entry and still ask what the entry does not say:
   济南 is under the provincial plan and is not another place, except against an entry about another
   Shandong city: 济南的创新联合体 vs Qingdao's guide, 平度有多少高企 vs 莱西's figures);
 * an achieved figure: 新区2024年技术合同成交额实际做到了多少 is not answered by a target (到2028年突破…);
-* a sub-group of a count: 53个平台里中国海洋大学有几个 is not answered by the count of all 53;
+* a sub-group of a count: 53个平台里中国海洋大学有几个 (or, the other way round, 53个平台里有多少个是
+  省级的) is not answered by the count of all 53;
 * a count of something else than the entry counts: 大学城有多少在校生 vs an entry listing universities;
 * a ranking within a counted set: 这批平台里哪所高校的最多 is not answered by the count of all of them
   (an entry that itself says 最高/最多 answers 哪类项目资助最高);
@@ -18,7 +19,7 @@ its words with an entry and still ask what the entry does not say:
 * another province's own rules where the entry only names it as a reference: 江苏的具体政策条款 is not
   answered by "借鉴江苏省…经验" (借鉴了哪个省的经验 is);
 * a roster of members already filed, paired or named by a collective label (已经备案的联合体有哪几家,
-  九校一所具体是哪几所) where the entry names no institution;
+  九校一所具体是哪几所, 已经认定了哪些平台) where the entry names no institution;
 * a count of a thing the entry mentions but never counts: 镇街建了多少个服务站 is not answered by an
   entry saying it built 服务站 in every 镇街 and counting volunteers (24000余人); an entry with a number
   next to the thing (53个高能级科创平台, 高校院所不少于2家) answers;
@@ -27,7 +28,10 @@ its words with an entry and still ask what the entry does not say:
 * the phone of an office the entry names with no number in that sentence: 功能区和镇街的咨询电话 is not
   answered by "秘书处13210876217；也可咨询所在功能区/镇街" (秘书处的电话 is);
 * a named person (王处长的手机号): the documents name no official;
-* a task for the bot rather than a question (帮我写一份…, 帮我翻译…).
+* the conditions of something the entry never mentions: 外地人才申请人才公寓需要什么条件 is not
+  answered by the conditions of leading a union because both ask 条件 (牵头单位要满足什么条件 is);
+* a task for the bot rather than a question (帮我写一份…, 帮我翻译…), and small talk (你好, 在吗,
+  你是谁): a greeting shares a word or two with some entry by chance and asks nothing of it.
 
 `Matcher.band` declines when `out_of_scope` names a class for the best entry.
 """
@@ -67,6 +71,11 @@ _SUBGROUP_RE = re.compile(
     r"(?:\d+|[一二三四五六七八九十百]+|这些|那些)(?:个|家|所|名|项|位|条)?[\u4e00-\u9fff]{0,6}?"
     r"(?:里|里面|当中|之中|中)([\u4e00-\u9fff]{2,12}?)的?(?:一共|共|能|占|有|是)*(?:几|多少)"
     r"(?:家|个|所|名|人|项|位|条|张)?$"
+)
+# The same asked the other way round: "53个平台里有多少个是国家级的", "这些企业中有几家是外地的".
+_SUBGROUP_IS_RE = re.compile(
+    r"(?:\d+|[一二三四五六七八九十百]+|这些|那些)(?:个|家|所|名|项|位|条)?[\u4e00-\u9fff]{0,8}?"
+    r"(?:里|里面|当中|之中|中)有?(?:多少|几)(?:个|家|所|名|项|位|条)?(?:是|属于)([\u4e00-\u9fff]{2,8}?)的?$"
 )
 # The thing counted when it follows "有多少" with no measure word ("大学城有多少在校生"); an amount
 # of money (有多少补贴) is the amount guard's.
@@ -132,8 +141,9 @@ def target_only(answer: str) -> bool:
 
 
 def subgroup(asked: str) -> str:
-    """The sub-group a count question narrows to ('中国海洋大学' of '53个平台里中国海洋大学有几个')."""
-    m = _SUBGROUP_RE.search(asked)
+    """The sub-group a count question narrows to ('中国海洋大学' of '53个平台里中国海洋大学有几个',
+    '国家级' of '53个平台里有多少个是国家级的')."""
+    m = _SUBGROUP_RE.search(asked) or _SUBGROUP_IS_RE.search(asked)
     return m.group(1) if m else ""
 
 
@@ -179,7 +189,7 @@ _ABOUT_REFERENCE_RE = re.compile(r"借鉴|参考|学习|对标|参照|经验|哪
 
 # A roster: the members of a set already filed or paired, or behind a collective label.
 _ROSTER_RE = re.compile(
-    r"哪几家|哪几所|哪所|哪家|哪些(?:企业|高校|学校|单位|公司|大学)"
+    r"哪几家|哪几所|哪所|哪家|哪些(?:企业|高校|学校|单位|公司|大学|联合体|创新联合体|平台|科创平台|机构|院所)"
     r"|名单[\u4e00-\u9fff]{0,2}?(?:有哪|是什么|发|给|看|查|在哪)"
 )
 _MEMBERSHIP_RE = re.compile(
@@ -230,6 +240,18 @@ _HOW_OFTEN_RE = re.compile(
 _CYCLE_RE = re.compile(
     r"每(?:年|季度|季|月|周|半年|两年|三年|\d+年|个月|学期|届|期)|(?:一|每)个?季度|年度"
     r"|周期|[一二两三\d]年一(?:次|评|届)"
+)
+
+# Small talk: a greeting or a question about the bot itself, with nothing asked of the documents.
+_CHAT_RE = re.compile(
+    r"^(?:(?:你好|您好|哈喽|嗨|在吗|在不在|有人吗|有人在吗|你是谁|您是谁|你是什么|你叫什么|你叫啥"
+    r"|你是机器人吗|你是真人吗|你是人工智能吗)[啊呀吗呢哈]*)+$"
+)
+
+# What a condition question is about ("外地人在青岛落户需要什么条件"): the words before the asking ones.
+_CONDITION_OF_RE = re.compile(
+    r"([\u4e00-\u9fff]{2,14}?)(?:需要|需|要|得|应该|应|须)?(?:满足|具备|符合|达到)?"
+    r"(?:什么|哪些|啥|哪几个|哪几项|哪几条)(?:样的)?(?:条件|资格|门槛)$"
 )
 
 # A task for the bot: writing, translating or booking something.
@@ -329,6 +351,16 @@ def unstated_frequency(asked: str, answer: str) -> bool:
     return bool(_HOW_OFTEN_RE.search(asked)) and not _CYCLE_RE.search(answer)
 
 
+def asked_about(pattern: re.Pattern[str], asked: str) -> str:
+    """The last words (at most four characters, after the last 的 or 在) of what a question asks a
+    condition of ('青岛落户' of '外地人在青岛落户需要什么条件'); "" if none."""
+    m = pattern.search(asked)
+    if not m:
+        return ""
+    thing = re.split(r"[的在]", m.group(1))[-1][-4:]
+    return thing if len(thing) >= 2 else ""
+
+
 def asks_roster(asked: str, answer: str) -> bool:
     """Whether a question asks the members of a filed, paired or labelled set and the answer names
     no institution."""
@@ -345,6 +377,8 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
     `uses(phrase)` whether the entry uses most of a phrase's words."""
     if _TASK_RE.search(asked):
         return "task"
+    if _CHAT_RE.match(asked):
+        return "chat"
     if _PERSON_RE.search(asked):
         return "person"
     if any(place not in text for place in foreign_places(asked)) or sibling_place(asked, text):
@@ -374,4 +408,7 @@ def out_of_scope(asked: str, norm: str, text: str, answer: str, uses: Callable[[
         return "phone"
     if unstated_frequency(asked, answer):
         return "frequency"
+    thing = asked_about(_CONDITION_OF_RE, asked)
+    if thing and not uses(thing):
+        return "conditions"
     return ""

@@ -49,6 +49,15 @@ from policies.normalize import clean
         ("场地费能减免多少", "relief"),
         ("担保的费率多少", "loan"),
         ("这十个项目都叫什么", "names"),
+        ("设备使用怎么收费", "fee"),
+        ("咨询服务费怎么算", "fee"),
+        ("区里每年安排多少资金", "budget"),
+        ("财政经费投入多少", "budget"),
+        ("培训班在什么地点上课", "address"),
+        ("什么时候开始报名", "date"),
+        ("要交几份材料", "count"),
+        ("挂职期限是多久", "validity"),
+        ("基金的投资额度有多大", "amount"),
     ],
 )
 def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
@@ -73,6 +82,10 @@ def test_the_kind_asked_for_is_recognised(question: str, kind: str) -> None:
         ("审核几分钟能出结果", "points"),  # minutes, not points
         ("补贴占百分之几", "points"),
         ("这个平台具体叫什么名字", "names"),  # one name, not a counted set's
+        ("费用由谁来出", "fee"),  # who pays, not what is charged
+        ("这个计划的期限是哪几年", "validity"),  # a plan's span of years
+        ("有什么地方不明白可以问谁", "address"),
+        ("创新能力有多大提升", "amount"),
     ],
 )
 def test_look_alike_wording_is_not_that_kind(question: str, kind: str) -> None:
@@ -115,6 +128,11 @@ def test_the_subject_keeps_what_money_is_asked_about() -> None:
         ("count", "围绕“10+1”创新型产业体系", False),  # a name, not a count
         ("port", "网址：https://qddxcyqgx.xihaian.gov.cn:9001/", True),
         ("port", "网址：https://www.qingdao.gov.cn/", False),
+        ("fee", "平台仪器对驻区企业免费开放", True),
+        ("fee", "依托上海技术交易所等平台建设交易大市场", False),
+        ("budget", "省财政给予最高1500万元经费资助", True),
+        ("budget", "规上企业研发投入突破210亿元", False),  # firms' spending, no budget
+        ("count", "每个企业提交3份申请书", True),
     ],
 )
 def test_a_passage_states_a_kind_only_with_such_a_fact(kind: str, passage: str, stated: bool) -> None:

@@ -76,6 +76,22 @@ def matcher() -> Matcher:
         "首轮那53个平台都叫什么",
         # The phone of an office the entry names with no number.
         "镇街那边的联系电话多少",
+        # A fee, a public budget, a venue, a sign-up date, a term, a number of copies and the size of
+        # a sum the entry does not state.
+        "交易大市场的佣金怎么收费",
+        "区财政每年拿出多少专项资金支持产教融合",
+        "第五周的交流会一般在什么地方开",
+        "技术经纪人培训班什么时候可以报名",
+        "高校人才到高新区挂任科技副职，期限是多长",
+        "备案要提交几份申请书",
+        "省海洋科技成果转移转化中心的资金额度有多大",
+        # A sub-group asked as "how many of them are X"; a roster of platforms already recognised.
+        "首轮那53个平台中有几个是海洋类的",
+        "现在已经认定了哪些科创平台",
+        # The conditions of something no entry is about; small talk.
+        "申请人才公寓需要什么条件",
+        "您好，你是谁",
+        "在不在",
     ],
 )
 def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
@@ -113,6 +129,19 @@ def test_near_miss_is_declined(matcher: Matcher, question: str) -> None:
         ("结对共建清单隔多久公布一次", "quarterly-system"),
         ("找秘书处联系的电话多少", "secretariat-phone"),
         ("新区要打造的高校创新圈分别叫什么", "xha-innovation-circles"),
+        # A voucher offsetting a fee (no charge asked); a grant from the provincial budget; the week of
+        # the roadshow; a validity; the lists per university; a grant's size; the whole count; the
+        # conditions of the entry's own subject; a greeting before a question.
+        ("共享仪器的使用费用能用创新券抵扣吗", "sd-m11-voucher"),
+        ("省财政给重大成果转化项目安排多少经费", "sd-m12-major-transfer"),
+        ("路演交流在第几周举行", "week5-roadshow"),
+        ("区校联动方案什么时候印发的", "sd-doc"),
+        ("创新联合体备案的有效期是几年", "union-validity"),
+        ("一个高校出几张清单", "multiple-universities"),
+        ("重大成果转化项目的资助额度有多大", "sd-m12-major-transfer"),
+        ("首轮那53个平台一共有几个", "first-release"),
+        ("企业想牵头组建创新联合体要满足什么条件", "union-lead-conditions"),
+        ("你好，请问清单什么时候截止", "deadline-2025q2"),
     ],
 )
 def test_in_scope_neighbour_is_answered(matcher: Matcher, question: str, faq_id: str) -> None:
