@@ -84,23 +84,23 @@ def bm25_signals(shares: Sequence[float]) -> tuple[float, float, float, float]:
 # Fitted by bench/fit_confidence.py (see its output for the figures behind these numbers).
 FITTED = Model(
     weights=(
-        0.2989,  # score
-        0.9741,  # lead
-        -0.4908,  # gap
-        -1.1654,  # missing
-        -2.0653,  # mostly_missing
-        0.2058,  # qcov
-        -0.7097,  # pcov
-        0.2956,  # acov
-        0.4151,  # ratio
-        1.1535,  # keyword
-        0.7287,  # length
-        -0.3113,  # short
-        0.6389,  # same_source
-        0.7943,  # bm25_first
-        -1.4842,  # bm25_rank
-        0.2447,  # bm25_share
-        0.9572,  # bm25_margin
+        0.1179,  # score
+        1.1306,  # lead
+        -0.5482,  # gap
+        -1.1599,  # missing
+        -2.0433,  # mostly_missing
+        0.1592,  # qcov
+        -0.5553,  # pcov
+        0.2215,  # acov
+        0.6437,  # ratio
+        0.9512,  # keyword
+        0.8673,  # length
+        -0.1991,  # short
+        0.3693,  # same_source
+        0.5156,  # bm25_first
+        -1.3981,  # bm25_rank
+        0.1059,  # bm25_share
+        1.1087,  # bm25_margin
     ),
-    intercept=1.8655,
+    intercept=2.2712,
 )
