@@ -5,8 +5,8 @@ low against every entry, but far ahead of the next one, and a second, independen
 from a near miss (it scores the same, level with the next entry). The signals below are what the
 matcher already knows about its ranking; `bench/fit_confidence.py` fits the weights on the blind
 tune sets (leave-one-set-out figures, then one fit on all of them) and prints `FITTED` to paste here.
-The model never sees the validation set; the guards in `Matcher.band` (an office, a fact kind, a
-year or a subject the entry lacks) still decline before it is asked.
+The model never sees the validation sets; the guards of `Matcher.guarded_band` (an office, a fact kind,
+a year, a class of near miss or a subject the entry lacks; a low score) still decide before it is asked.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ class Signals:
     ratio: float
     keyword: float  # 1.0 when one of the entry's keywords occurs in the question
     length: float  # content characters, capped at _LENGTH_SCALE, / _LENGTH_SCALE
-    short: float  # 1.0 for a short question (a higher threshold applies to its score)
+    short: float  # 1.0 for a short question (below SHORT_MIN_SCORE it never reaches the model)
     same_source: float  # 1.0 when the runner-up cites the same document
     bm25_first: float  # 1.0 when BM25 over the top entries also puts the best entry first
     bm25_rank: float  # its BM25 rank among them / RANKS
-    bm25_share: float  # its BM25 score / the most any entry could score for the question
+    bm25_share: float  # its BM25 score / the sum of the question's token weights (about 0..2)
     bm25_margin: float  # its BM25 share minus the best other entry's
 
     def vector(self) -> tuple[float, ...]:
@@ -72,7 +72,7 @@ def scaled_length(content_chars: int) -> float:
 
 def bm25_signals(shares: Sequence[float]) -> tuple[float, float, float, float]:
     """(first, rank, share, margin) of the best entry (index 0) among the BM25 `shares` of the top
-    entries (each a BM25 score divided by the most any entry could score for the question)."""
+    entries (each a BM25 score divided by the sum of the question's token weights)."""
     if not shares:
         return 0.0, 1.0, 0.0, 0.0
     mine = shares[0]

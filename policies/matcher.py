@@ -795,8 +795,8 @@ class Matcher:
         )
 
     def _bm25_shares(self, norm: str, indices: list[int]) -> list[float]:
-        """Okapi BM25 of the question's tokens in each entry's whole text, over the most any entry
-        could score: a second ranking that weighs repeated and rare words unlike the score does, so
+        """Okapi BM25 of the question's tokens in each entry's whole text, over the sum of the tokens'
+        weights: a second ranking that weighs repeated and rare words unlike the score does, so
         agreeing with it is evidence (only the top few entries are re-ranked: str.count is cheap)."""
         idf = {t: w for t in frozenset(terms(norm)) if (w := self._idf.get(t, 0.0))}
         ceiling = sum(idf.values()) or 1.0
