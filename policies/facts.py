@@ -35,6 +35,10 @@ class FactKind:
 _MONEY = r"(?:钱|金额|额度|资金|经费|补贴|补助|资助|奖励|奖补|奖金|贴息|津贴|工资|薪|费|安家费|保费)"
 _HOW_MUCH = r"(?:多少|几|上限|封顶|最高|最多)"
 
+# A phone number as the documents write one (0532-…, a mobile, eight digits).
+PHONE_NUMBER_RE = re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|(?<!\d)\d{8}(?!\d)")
+
+
 KINDS: tuple[FactKind, ...] = (
     FactKind(
         "amount",
@@ -57,7 +61,7 @@ KINDS: tuple[FactKind, ...] = (
         "phone",
         "电话",
         re.compile(r"电话|手机号|热线|联系方式|客服"),
-        re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|(?<!\d)\d{8}(?!\d)"),
+        PHONE_NUMBER_RE,
     ),
     FactKind("fax", "传真", re.compile(r"传真"), re.compile(r"传真\D{0,3}\d{7,}")),
     FactKind("email", "邮箱", re.compile(r"邮箱|邮件|email|e-mail"), re.compile(r"@")),

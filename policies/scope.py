@@ -41,6 +41,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from policies.facts import PHONE_NUMBER_RE
+
 # Provinces and large cities outside Shandong. Names that occur inside other words of the documents'
 # domain (莱西安家 holds 西安, 完成都 holds 成都, 黄海南 holds 海南) need their suffix or a guard.
 _PLACES = (
@@ -224,7 +226,6 @@ _CLAUSE_END_RE = re.compile(r"[。；，,;]")
 _PHONE_OF_RE = re.compile(
     r"([\u4e00-\u9fff]{2,12}?)(?:那边|那里|这边|方面)?的?(?:咨询|联系|办公|服务)?(?:电话|热线|手机号|联系方式)"
 )
-_PHONE_NUMBER_RE = re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|(?<!\d)\d{8}(?!\d)")
 _SENTENCE_END_RE = re.compile(r"[。；;]")
 # A party with a phone is an office or a place's administration (功能区, 镇街, 科技局), not a topic
 # (创新联合体的咨询电话 asks the programme's phone).
@@ -316,11 +317,20 @@ def uncounted(parts: tuple[str, ...], answer: str) -> bool:
     for part in parts:
         for m in re.finditer(re.escape(part), answer):
             found = True
-            before = _CLAUSE_END_RE.split(answer[max(m.start() - 20, 0) : m.start()])[-1]
-            after = _CLAUSE_END_RE.split(answer[m.end() : m.end() + 12])[0]
+            before, after = _beside(answer, m.start(), m.end(), (20, 12), _CLAUSE_END_RE)
             if _COUNT_NEAR_RE.search(before) or _COUNT_AFTER_NEAR_RE.search(after):
                 return False
     return found
+
+
+def _beside(
+    text: str, start: int, end: int, reach: tuple[int, int], stop: re.Pattern[str]
+) -> tuple[str, str]:
+    """The text just before `start` and just after `end` (at most `reach` characters each way),
+    cut where `stop` (a clause or sentence end) is met."""
+    before = stop.split(text[max(start - reach[0], 0) : start])[-1]
+    after = stop.split(text[end : end + reach[1]])[0]
+    return before, after
 
 
 def unphoned_party(asked: str, answer: str) -> str:
@@ -338,10 +348,8 @@ def unphoned_party(asked: str, answer: str) -> str:
     for party in parties:
         for spot in re.finditer(re.escape(party), answer):
             named = True
-            start, end = spot.start(), spot.end()
-            before = _SENTENCE_END_RE.split(answer[max(start - 30, 0) : start])[-1]
-            after = _SENTENCE_END_RE.split(answer[end : end + 30])[0]
-            if _PHONE_NUMBER_RE.search(before) or _PHONE_NUMBER_RE.search(after):
+            before, after = _beside(answer, spot.start(), spot.end(), (30, 30), _SENTENCE_END_RE)
+            if PHONE_NUMBER_RE.search(before) or PHONE_NUMBER_RE.search(after):
                 return ""
     return parties[0] if named else ""
 
